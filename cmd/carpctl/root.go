@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"carpfw/carp"
-	"carpfw/internal/cli"
+	"carpfw/internal/ctl"
+	"carpfw/internal/demote"
+	"carpfw/internal/rundir"
+	"carpfw/internal/supervise"
 )
 
 // options are carpctl's global flags.
@@ -15,6 +22,15 @@ type options struct {
 	group  bool   // -g: the operand is an interface group
 	json   bool   // --json
 	rundir string // --rundir, else $CARPFW_RUNDIR, else /run/carpfw/<netns>
+}
+
+// dir resolves and creates the run directory.
+func (o *options) dir() (string, error) {
+	d, err := rundir.Resolve(o.rundir)
+	if err != nil {
+		return "", err
+	}
+	return rundir.Ensure(d)
 }
 
 const usageText = `carpctl [--json] [--rundir dir] carpN [parameters]
@@ -27,7 +43,8 @@ const usageText = `carpctl [--json] [--rundir dir] carpN [parameters]
 const longText = `carpctl configures carp(4) interfaces with ifconfig(8)'s words and shows them
 in ifconfig's format. Each carpN is a macvlan with the virtual MAC
 00:00:5e:00:01:<vhid> on its carpdev, run by one worker process that speaks
-OpenBSD's CARP; the first command that names carpN starts it.
+OpenBSD's CARP; the first command that configures carpN starts it, detached,
+under a keeper that restarts it if it dies.
 
 Parameters, in any order (addresses are applied after the other words):
   vhid n            virtual host id, 1-255
@@ -50,7 +67,11 @@ Parameters, in any order (addresses are applied after the other words):
 With no parameters carpctl prints the interface's status; -a prints every
 carp interface. -g group shows the group's demotion counter, and carpdemote n
 (default 1, at most 128) raises it on every carp interface of the group at
-once; -carpdemote n lowers it.`
+once; -carpdemote n lowers it.
+
+Workers of one network namespace share a run directory, /run/carpfw/<netns>
+by default, so "ip netns exec h1 carpctl carp0" and "ip netns exec h2 carpctl
+carp0" reach different workers.`
 
 func newRootCmd() *cobra.Command {
 	var o options
@@ -66,7 +87,7 @@ func newRootCmd() *cobra.Command {
   carpctl -a --json`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd, &o, args)
+			return run(cmd.Context(), cmd.OutOrStdout(), &o, args)
 		},
 	}
 	f := cmd.Flags()
@@ -82,22 +103,18 @@ func newRootCmd() *cobra.Command {
 	return cmd
 }
 
-func run(cmd *cobra.Command, o *options, args []string) error {
+func run(ctx context.Context, out io.Writer, o *options, args []string) error {
 	switch {
 	case o.all:
 		if len(args) > 0 {
 			return fmt.Errorf("-a takes no operand")
 		}
-		return cli.Errorf("-a: the CARP worker is not implemented yet")
+		return showAll(ctx, out, o)
 	case o.group:
 		if len(args) == 0 {
 			return fmt.Errorf("-g: group name expected")
 		}
-		req, err := carp.ParseGroupRequest(args[0], args[1:])
-		if err != nil {
-			return err
-		}
-		return cli.Errorf("-g %s: group demotion is not implemented yet", req.Group)
+		return groupDemote(out, o, args[0], args[1:])
 	case len(args) == 0:
 		return fmt.Errorf("interface name expected; see carpctl --help")
 	}
@@ -105,5 +122,89 @@ func run(cmd *cobra.Command, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	return cli.Errorf("%s: the CARP worker is not implemented yet", req.Name)
+	dir, err := o.dir()
+	if err != nil {
+		return err
+	}
+	var st carp.Status
+	if req.IsEmpty() || req.Has("destroy") {
+		// Showing or destroying an interface never creates it.
+		err = ctl.Call(ctx, dir, req.Name, carp.OpConfigure, req, &st)
+		if errors.Is(err, ctl.ErrNoWorker) {
+			return fmt.Errorf("%s: no such interface", req.Name)
+		}
+	} else {
+		err = supervise.CallOrStart(ctx, dir, req.Name, supervise.WorkerArgv(dir, req.Name, true), carp.OpConfigure, req, &st)
+	}
+	if err != nil || !req.IsEmpty() {
+		return err
+	}
+	return printStatus(out, o, []carp.Status{st})
+}
+
+func showAll(ctx context.Context, out io.Writer, o *options) error {
+	dir, err := o.dir()
+	if err != nil {
+		return err
+	}
+	names, err := ctl.Workers(dir, "carp")
+	if err != nil {
+		return err
+	}
+	var all []carp.Status
+	for _, n := range names {
+		var st carp.Status
+		if err := ctl.Call(ctx, dir, n, carp.OpStatus, nil, &st); err != nil {
+			if errors.Is(err, ctl.ErrNoWorker) {
+				continue // a socket left by a crashed worker
+			}
+			return err
+		}
+		all = append(all, st)
+	}
+	return printStatus(out, o, all)
+}
+
+func printStatus(out io.Writer, o *options, sts []carp.Status) error {
+	if o.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if len(sts) == 1 && !o.all {
+			return enc.Encode(sts[0])
+		}
+		return enc.Encode(sts)
+	}
+	for _, st := range sts {
+		carp.WriteIfconfig(out, st)
+	}
+	return nil
+}
+
+// groupDemote implements "-g group [[-]carpdemote [n]]".
+func groupDemote(out io.Writer, o *options, group string, words []string) error {
+	req, err := carp.ParseGroupRequest(group, words)
+	if err != nil {
+		return err
+	}
+	dir, err := o.dir()
+	if err != nil {
+		return err
+	}
+	l, err := demote.Open(dir)
+	if err != nil {
+		return err
+	}
+	if req.Delta != 0 {
+		_, err := l.Add(req.Group, "admin", req.Delta)
+		return err
+	}
+	n, err := l.Group(req.Group)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return json.NewEncoder(out).Encode(map[string]any{"group": req.Group, "demote": n})
+	}
+	fmt.Fprintf(out, "%s: carp demote count %d\n", req.Group, n)
+	return nil
 }

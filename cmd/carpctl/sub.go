@@ -57,18 +57,3 @@ func newStatsCmd(o *options) *cobra.Command {
 		},
 	}
 }
-
-func newWorkerCmd(o *options) *cobra.Command {
-	var supervise bool
-	cmd := &cobra.Command{
-		Use:    "worker [--supervise] carpN",
-		Short:  "run the CARP worker for carpN in the foreground (for a service manager)",
-		Hidden: true,
-		Args:   cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cli.Errorf("worker: not implemented yet")
-		},
-	}
-	cmd.Flags().BoolVar(&supervise, "supervise", false, "restart the worker when it dies (used when detached)")
-	return cmd
-}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"carpfw/internal/ctl"
+	"carpfw/internal/supervise"
+	"carpfw/pfsync"
+)
+
+func newWorkerCmd(o *options) *cobra.Command {
+	var supervised bool
+	cmd := &cobra.Command{
+		Use:   "worker [--supervise] pfsync0",
+		Short: "run the pfsync worker in the foreground (for a service manager)",
+		Long: `worker runs the pfsync worker in the foreground, logging to stderr, until
+SIGTERM or "pfsyncctl pfsync0 destroy". With --supervise it runs a keeper
+that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if !pfsync.ValidName(name) {
+				return fmt.Errorf("%s: not a pfsync interface name (pfsyncN)", name)
+			}
+			dir, err := o.dir()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := supervise.SignalContext()
+			defer cancel()
+			if !supervised {
+				return pfsync.NewWorker(dir, name, os.Stderr).Run(ctx)
+			}
+			done, err := supervise.WritePID(ctl.PIDPath(dir, name))
+			if err != nil {
+				return err
+			}
+			defer done()
+			k := &supervise.Keeper{Argv: supervise.WorkerArgv(dir, name, false), Log: os.Stderr}
+			return k.Run(ctx)
+		},
+	}
+	cmd.Flags().BoolVar(&supervised, "supervise", false, "run a keeper that restarts the worker when it dies")
+	return cmd
+}
