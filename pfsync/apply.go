@@ -15,20 +15,23 @@ type Outcome struct {
 // Apply applies r to c in command-line order and returns the result; c is
 // not modified. linkExists checks a syncdev name against the host. As in
 // OpenBSD's rewritten pfsync(4), syncdev and syncpeer cannot change while
-// the interface is up (EBUSY), and up needs a syncdev (ENXIO).
+// the interface is up (EBUSY), and up needs a syncdev (ENXIO). "up" takes
+// effect after the other words, so hostname.pfsync0's "up syncif em2" and
+// "down syncpeer 10.0.0.2 up" both work in one line.
 func Apply(c Config, r Request, linkExists func(string) error) (Outcome, error) {
 	out := Outcome{Config: c}
 	n := &out.Config
 	n.Groups = append([]string(nil), c.Groups...)
+	up := false
 	for _, s := range r.Settings {
 		switch s.Keyword {
 		case "create":
 		case "destroy":
 			out.Destroy = true
 		case "up":
-			n.Up = true
+			up = true
 		case "down":
-			n.Up = false
+			n.Up, up = false, false
 		case "syncdev":
 			if n.Up {
 				return Outcome{}, fmt.Errorf("syncdev %s: device busy (bring %s down first)", s.Arg, n.Name)
@@ -62,6 +65,7 @@ func Apply(c Config, r Request, linkExists func(string) error) (Outcome, error) 
 			return Outcome{}, fmt.Errorf("%s: unknown keyword", s.Keyword)
 		}
 	}
+	n.Up = n.Up || up
 	if n.Up && n.SyncDev == "" && !out.Destroy {
 		return Outcome{}, fmt.Errorf("up: syncdev must be set first")
 	}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# make demo: the seed example (README.md beside this script) with the
+# installed carpctl, pfsyncctl and pfconf.
+#
+# It builds the two firewalls of the pfsync(4) example as network
+# namespaces joined by three links (sis0, sis1, sis2), configures them from
+# the seed's files, shows what each firewall reports, and removes
+# everything it created on exit. It touches nothing outside its own
+# namespaces and its own run directories.
+set -euo pipefail
+seed=$(cd "$(dirname "$0")" && pwd)
+for c in carpctl pfsyncctl pfconf ip; do
+	command -v "$c" >/dev/null || { echo "demo: $c not found (run make install)" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates network namespaces)" >&2; exit 1; }
+
+p=cfdemo$$
+fw1=$p-fw1 fw2=$p-fw2
+run1() { ip netns exec "$fw1" "$@"; }
+run2() { ip netns exec "$fw2" "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+cleanup() {
+	for ns in "$fw1" "$fw2"; do
+		ip netns exec "$ns" carpctl carp0 destroy 2>/dev/null || true
+		ip netns exec "$ns" carpctl carp1 destroy 2>/dev/null || true
+		ip netns exec "$ns" pfsyncctl pfsync0 destroy 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+		rm -rf "/run/carpfw/netns-$ns"
+	done
+}
+trap cleanup EXIT
+
+say "pf.conf: pfconf -nv -f pf.conf (the seed's rules, normalised as pfctl -nv prints them)"
+cat "$seed/pf.conf"
+echo "--"
+if out=$(pfconf -nv -f "$seed/pf.conf"); then
+	echo "$out"
+	if [ "$out" = "$(cat "$seed/pf.conf.out")" ]; then echo "(identical to OpenBSD's pfctl -nv output)"; fi
+else
+	echo "(pfconf could not parse it yet)"
+fi
+
+say "two firewalls as network namespaces: $fw1, $fw2"
+ip netns add "$fw1"
+ip netns add "$fw2"
+i=0
+for pair in "sis0 10.0.0" "sis1 192.168.0" "sis2 10.99.0"; do
+	set -- $pair
+	ip -n "$fw1" link add "$1" type veth peer name "$1" netns "$fw2"
+	ip -n "$fw1" addr add "$2.2/24" dev "$1"
+	ip -n "$fw2" addr add "$2.3/24" dev "$1"
+	ip -n "$fw1" link set "$1" up
+	ip -n "$fw2" link set "$1" up
+done
+ip -n "$fw1" -br addr show
+
+say "hostname.carp0, hostname.carp1, hostname.pfsync0"
+head "$seed"/hostname.*
+
+say "configure both firewalls (fw2 with advskew 100, so fw1 is preferred)"
+for fw in 1 2; do
+	r=run$fw
+	skew=0; [ $fw = 2 ] && skew=100
+	set -x
+	$r carpctl carp0 carpdev sis0 $(cat "$seed/hostname.carp0") advskew $skew up
+	$r carpctl carp1 carpdev sis1 $(cat "$seed/hostname.carp1") advskew $skew up
+	$r pfsyncctl pfsync0 $(cat "$seed/hostname.pfsync0")
+	{ set +x; } 2>/dev/null
+done
+
+say "ip netns exec $fw1 carpctl -a    (each namespace has its own workers)"
+run1 carpctl -a
+say "ip netns exec $fw2 carpctl carp0"
+run2 carpctl carp0
+say "ip netns exec $fw1 pfsyncctl pfsync0"
+run1 pfsyncctl pfsync0
+
+say "group demotion reaches every carp worker of a host: carpctl -g carp carpdemote 50 on $fw1"
+run1 carpctl -g carp carpdemote 50
+run1 carpctl -g carp
+echo "what the workers of $fw1 would advertise as their demote byte:"
+run1 carpctl --json -a | grep -E '"name"|"demote"'
+echo "and $fw2, another host, is not affected:"
+run2 carpctl -g carp
+run1 carpctl -g carp -carpdemote 50
+
+say "workers and their run directories"
+ls /run/carpfw/netns-"$fw1" /run/carpfw/netns-"$fw2"
+echo
+echo "The CARP protocol engine and the pfsync replication are the next issues;"
+echo "until they land, carp interfaces stay in INIT and no packets are sent."
