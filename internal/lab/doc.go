@@ -17,8 +17,13 @@
 // Clean-up: [New] registers a t.Cleanup that stops every process started
 // with [Host.Start] (SIGTERM, then SIGKILL of its process group after two
 // seconds), prints their output when the test failed, and deletes every
-// namespace. Background processes also get SIGKILL as parent-death signal,
-// so nothing keeps running if the test binary itself is killed.
+// namespace; t.Cleanup also runs after t.Fatal and after a panic.
+//
+// If the test binary itself dies (SIGKILL, "go test -timeout" panic),
+// clean-up cannot run. Processes started with [Host.Start] then get SIGKILL
+// as parent-death signal. Their own children do not inherit that signal,
+// but they are stuck in a namespace nobody uses, and the next [New] in any
+// test binary kills them while deleting the stale namespaces.
 //
 // The package never changes the root network namespace: interfaces are
 // created directly inside the hosts' namespaces, and sysctls are written
