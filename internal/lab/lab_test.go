@@ -319,25 +319,46 @@ func TestNewSweepsStaleNamespaces(t *testing.T) {
 	// Our own pid is alive; "cf-..." does not have our name format.
 	keep := "cf" + strconv.FormatInt(int64(os.Getpid()), 36) + "-zz-keep"
 	foreign := "cf-foreign-" + strconv.Itoa(os.Getpid())
-	for _, ns := range []string{stale, keep, foreign} {
+	for _, ns := range []string{keep, foreign} {
 		if out, err := ipCmd("netns", "add", ns); err != nil {
 			t.Fatalf("ip netns add %s: %v: %s", ns, err, out)
 		}
 		t.Cleanup(func() { ipCmd("netns", "del", ns) })
 	}
-	// Something still running in the stale namespace, as after SIGKILL of
-	// a test binary whose children ignored it.
-	sleeper := exec.Command("ip", "netns", "exec", stale, "sleep", "300")
+	// The stale namespace holds a process still running, as after SIGKILL
+	// of a test binary whose children ignored it. The process enters it
+	// under a name no sweeper matches; the stale name is attached only
+	// then, since a concurrent test binary may sweep it at once.
+	tmp := "cf-sweeptest-" + strconv.Itoa(os.Getpid())
+	if out, err := ipCmd("netns", "add", tmp); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", tmp, err, out)
+	}
+	t.Cleanup(func() { ipCmd("netns", "del", tmp) })
+	sleeper := exec.Command("ip", "netns", "exec", tmp, "sleep", "300")
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer sleeper.Process.Kill()
+	var waitErr error
+	reaped := make(chan struct{})
+	go func() {
+		waitErr = sleeper.Wait()
+		close(reaped)
+	}()
+	t.Cleanup(func() {
+		sleeper.Process.Kill()
+		<-reaped
+	})
 	if !waitFor(5*time.Second, func() bool {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", sleeper.Process.Pid))
 		return string(b) == "sleep\n"
 	}) {
-		t.Fatal("sleep did not start in the stale namespace")
+		t.Fatal("sleep did not start")
 	}
+	if out, err := ipCmd("netns", "attach", stale, strconv.Itoa(sleeper.Process.Pid)); err != nil {
+		t.Fatalf("ip netns attach %s: %v: %s", stale, err, out)
+	}
+	t.Cleanup(func() { ipCmd("netns", "del", stale) })
+	ipCmd("netns", "del", tmp)
 
 	lab.New(t)
 
@@ -349,11 +370,9 @@ func TestNewSweepsStaleNamespaces(t *testing.T) {
 			t.Errorf("namespace %s deleted: %v", ns, err)
 		}
 	}
-	done := make(chan error, 1)
-	go func() { done <- sleeper.Wait() }()
 	select {
-	case err := <-done:
-		t.Logf("process in the stale namespace: %v", err)
+	case <-reaped:
+		t.Logf("process in the stale namespace: %v", waitErr)
 	case <-time.After(5 * time.Second):
 		t.Error("process in the stale namespace not killed")
 	}
