@@ -1,0 +1,78 @@
+package parser
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"carpfw/rules"
+)
+
+// Check parses a ruleset and, when it is free of errors, "loads" it the
+// way pfctl -n does: the queues are checked, then with Verbose the queues
+// and the rules are printed, then the anchors named by load anchor are
+// read and handled the same way. It returns the number of errors; zero
+// means pfctl would have accepted the file.
+func Check(name string, data []byte, cfg Config) int {
+	tn := 0
+	return check(name, data, cfg, &tn)
+}
+
+func check(name string, data []byte, cfg Config, tableNum *int) int {
+	res := parse(name, data, cfg, tableNum)
+	if cfg.Stdout == nil {
+		cfg.Stdout = func(string) {}
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = func(string) {}
+	}
+	if res.Errors > 0 {
+		return res.Errors
+	}
+	if msgs := CheckQueues(res.Queues); len(msgs) > 0 {
+		for _, m := range msgs {
+			cfg.Stderr("pfctl: " + m + "\n")
+		}
+		return len(msgs)
+	}
+	if cfg.Verbose > 0 {
+		var w strings.Builder
+		for _, q := range res.Queues {
+			rules.PrintQueue(&w, q)
+		}
+		ExpandNr(res.Rules)
+		rules.PrintRuleset(&w, res.Rules, 0, cfg.Verbose > 1)
+		cfg.Stdout(w.String())
+	}
+	for _, la := range res.LoadAnchors {
+		if cfg.Verbose > 0 {
+			cfg.Stderr(fmt.Sprintf("\nLoading anchor %s from %s\n", la.Anchor, la.File))
+		}
+		data, err := os.ReadFile(la.File)
+		if err != nil {
+			cfg.Stderr(fmt.Sprintf("pfctl: %s: %s\n", la.File, errText(err)))
+			return 1
+		}
+		sub := cfg
+		sub.Anchor = la.Anchor
+		if n := check(la.File, data, sub, tableNum); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// ExpandNr replaces $nr in labels and tags with each rule's number, as
+// pfctl does when it loads the rules (pfctl_expand_label_nr).
+func ExpandNr(rs *rules.Ruleset) {
+	for _, r := range rs.Rules {
+		n := strconv.Itoa(r.Nr)
+		r.Label = strings.ReplaceAll(r.Label, "$nr", n)
+		r.Tag = strings.ReplaceAll(r.Tag, "$nr", n)
+		r.MatchTag = strings.ReplaceAll(r.MatchTag, "$nr", n)
+		if r.Anchor != nil && r.Anchor.Ruleset != nil {
+			ExpandNr(r.Anchor.Ruleset)
+		}
+	}
+}
