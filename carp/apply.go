@@ -72,6 +72,10 @@ func Apply(c Config, r Request, carpdevExists func(string) error) (Outcome, erro
 		if err := applyAddr(n, a); err != nil {
 			return Outcome{}, err
 		}
+		// Like ifconfig(8), setting an address marks the interface up.
+		if a.Mode != AddrDelete {
+			n.Up = true
+		}
 	}
 	return out, nil
 }

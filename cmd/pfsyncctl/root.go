@@ -11,8 +11,11 @@ import (
 
 	"carpfw/internal/cli"
 	"carpfw/internal/ctl"
+	"carpfw/internal/link"
+	"carpfw/internal/netstart"
 	"carpfw/internal/rundir"
 	"carpfw/internal/supervise"
+	"carpfw/parser/hostnameif"
 	"carpfw/pfsync"
 )
 
@@ -114,26 +117,60 @@ func run(ctx context.Context, out io.Writer, o *options, args []string) error {
 }
 
 func newNetstartCmd(o *options) *cobra.Command {
-	var dir string
-	var dry bool
+	opts := netstart.Options{}
 	cmd := &cobra.Command{
 		Use:   "netstart [-n] [--dir dir] [pfsync0]",
 		Short: "apply /etc/hostname.pfsync0, as OpenBSD's netstart(8) does",
 		Long: `netstart reads dir/hostname.pfsyncN (e.g. "up syncif sis2") and applies each
-line as pfsyncctl parameters. A file with an error names the file and line
-and changes nothing.`,
+line as pfsyncctl parameters; "!command" lines run with $if replaced by the
+interface name. Every line is checked before the first is applied: a file
+with an error names the file and line and changes nothing.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, a := range args {
 				if !pfsync.ValidName(a) {
 					return fmt.Errorf("%s: not a pfsync interface name (pfsyncN)", a)
 				}
 			}
-			return cli.Errorf("netstart: not implemented yet")
+			dir, err := o.dir()
+			if err != nil {
+				return err
+			}
+			opts.Names, opts.Stdout, opts.Stderr = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := netstart.Run(cmd.Context(), pfsyncNetstart(dir), opts); err != nil {
+				return cli.Exit(1)
+			}
+			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "/etc", "read hostname.pfsyncN from `dir`")
-	cmd.Flags().BoolVarP(&dry, "noaction", "n", false, "print the commands instead of running them")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "/etc", "read hostname.pfsyncN from `dir`")
+	cmd.Flags().BoolVarP(&opts.DryRun, "noaction", "n", false, "print the commands instead of running them")
 	return cmd
+}
+
+// pfsyncNetstart adapts netstart to pfsync interfaces in run directory dir.
+func pfsyncNetstart(dir string) netstart.Driver {
+	return netstart.Driver{
+		Prog:   "pfsyncctl",
+		Prefix: "pfsync",
+		Check: func(ctx context.Context, file, ifname string, lines []hostnameif.Line) ([]hostnameif.Line, []string, error) {
+			cfg := pfsync.NewConfig(ifname)
+			var st pfsync.Status
+			switch err := ctl.Call(ctx, dir, ifname, pfsync.OpStatus, nil, &st); {
+			case err == nil:
+				cfg = st.Config
+			case !errors.Is(err, ctl.ErrNoWorker):
+				return nil, nil, err
+			}
+			return lines, nil, pfsync.CheckLines(cfg, file, lines, link.Exists)
+		},
+		Apply: func(ctx context.Context, ifname string, words []string) error {
+			req, err := pfsync.ParseRequest(ifname, words)
+			if err != nil {
+				return err
+			}
+			return supervise.CallOrStart(ctx, dir, ifname, supervise.WorkerArgv(dir, ifname, true), pfsync.OpConfigure, req, nil)
+		},
+	}
 }
 
 func newStatsCmd(o *options) *cobra.Command {

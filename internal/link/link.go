@@ -4,7 +4,10 @@ package link
 
 import (
 	"errors"
+	"net"
+	"net/netip"
 	"os"
+	"strings"
 )
 
 // ErrNotFound is the error for an interface the namespace does not have.
@@ -19,4 +22,36 @@ func Exists(name string) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// OnSubnet returns the first interface, in index order, that is up, is
+// neither a loopback nor a carp interface, and has an IPv4 address whose
+// subnet holds a: how OpenBSD before 5.x chose the carpdev of a carp
+// interface configured without one.
+func OnSubnet(a netip.Addr) (string, bool) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "", false
+	}
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagLoopback != 0 || strings.HasPrefix(ifi.Name, "carp") {
+			continue
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, ad := range addrs {
+			ipn, ok := ad.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipn.IP)
+			ones, _ := ipn.Mask.Size()
+			if ok && ip.Unmap().Is4() && netip.PrefixFrom(ip.Unmap(), ones).Contains(a) {
+				return ifi.Name, true
+			}
+		}
+	}
+	return "", false
 }

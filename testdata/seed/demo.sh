@@ -58,16 +58,22 @@ ip -n "$fw1" -br addr show
 say "hostname.carp0, hostname.carp1, hostname.pfsync0"
 head "$seed"/hostname.*
 
-say "configure both firewalls (fw2 with advskew 100, so fw1 is preferred)"
+say "what netstart would run on each firewall: carpctl netstart -n; pfsyncctl netstart -n"
+run1 carpctl netstart -n --dir "$seed"
+run1 pfsyncctl netstart -n --dir "$seed"
+
+say "apply the files verbatim on both firewalls (fw2 then gets advskew 100, so fw1 is preferred)"
 for fw in 1 2; do
 	r=run$fw
-	skew=0; [ $fw = 2 ] && skew=100
 	set -x
-	$r carpctl carp0 carpdev sis0 $(cat "$seed/hostname.carp0") advskew $skew up
-	$r carpctl carp1 carpdev sis1 $(cat "$seed/hostname.carp1") advskew $skew up
-	$r pfsyncctl pfsync0 $(cat "$seed/hostname.pfsync0")
+	$r carpctl netstart --dir "$seed"
+	$r pfsyncctl netstart --dir "$seed"
 	{ set +x; } 2>/dev/null
 done
+set -x
+run2 carpctl carp0 advskew 100
+run2 carpctl carp1 advskew 100
+{ set +x; } 2>/dev/null
 
 say "ip netns exec $fw1 carpctl -a    (each namespace has its own workers)"
 run1 carpctl -a
