@@ -180,18 +180,26 @@ type Proto struct {
 	Items []*NumStr `parser:"\"proto\" ( @@ | \"{\" @@ ( \",\"? @@ )* \"}\" )"`
 }
 
-// FromTo is all or [from …] [os …] [to …].
+// FromTo is all, or from, os and to parts (the order is checked when the
+// rule is built, so that "to … from …" is still a syntax error).
 type FromTo struct {
-	All  bool     `parser:"  @\"all\""`
-	From *IPPort  `parser:"| ( \"from\" @@ )?"`
-	OS   []string `parser:"  ( \"os\" ( @String | \"{\" @String ( \",\"? @String )* \"}\" ) )?"`
-	To   *IPPort  `parser:"  ( \"to\" @@ )?"`
+	All   bool      `parser:"  @\"all\""`
+	Parts []*FTPart `parser:"| @@+"`
+}
+
+// FTPart is one of from …, os … and to ….
+type FTPart struct {
+	Pos  lexer.Position
+	From *IPPort  `parser:"  \"from\" @@"`
+	OS   []string `parser:"| \"os\" ( @String | \"{\" @String ( \",\"? @String )* \"}\" )"`
+	To   *IPPort  `parser:"| \"to\" @@"`
 }
 
 // IPPort is an address spec with an optional port spec.
 type IPPort struct {
-	Host *IPSpec   `parser:"( @@ ( \"port\" @@ )?"`
-	Port *PortSpec `parser:"| \"port\" @@ )"`
+	Host     *IPSpec   `parser:"( @@"`
+	HostPort *PortSpec `parser:"  ( \"port\" @@ )?"`
+	Port     *PortSpec `parser:"| \"port\" @@ )"`
 }
 
 // IPSpec is any, a host or a list.

@@ -104,3 +104,12 @@ func parseTokens(toks []Token, endLine int, file string) (*Statement, int, bool)
 	}
 	return st, 0, true
 }
+
+func mustPeek(toks []Token) *lexer.PeekingLexer {
+	lt := make([]lexer.Token, len(toks))
+	for i, t := range toks {
+		lt[i] = lexer.Token{Type: kindType(t.Kind), Value: t.Val, Pos: lexer.Position{Line: t.Line}}
+	}
+	pl, _ := lexer.Upgrade(&sliceLexer{toks: lt})
+	return pl
+}

@@ -75,30 +75,53 @@ func (p *parser) commonParts(ifc *Interface, pr *Proto, ft *FromTo, file string)
 	if ft == nil || ft.All {
 		return rp, true
 	}
-	if ft.From != nil {
-		if ft.From.Host != nil {
-			if rp.srcHosts, ok = p.ipspec(ft.From.Host, file); !ok {
+	var from, to *IPPort
+	stage := 0
+	for _, part := range ft.Parts {
+		next := 3
+		switch {
+		case part.From != nil:
+			next, from = 1, part.From
+		case part.OS != nil:
+			next, rp.os = 2, part.OS
+		default:
+			to = part.To
+		}
+		if next <= stage {
+			p.errorAt(file, part.Pos.Line, "syntax error")
+			return nil, false
+		}
+		stage = next
+	}
+	if from != nil {
+		if from.Host != nil {
+			if rp.srcHosts, ok = p.ipspec(from.Host, file); !ok {
 				return nil, false
 			}
 		}
-		if rp.srcPorts, ok = p.portList(ft.From.Port, file); !ok {
+		if from.HostPort != nil {
+			from.Port = from.HostPort
+		}
+		if rp.srcPorts, ok = p.portList(from.Port, file); !ok {
 			return nil, false
 		}
 	}
-	rp.os = ft.OS
-	if ft.To != nil {
-		if ft.To.Host != nil {
-			if rp.dstHosts, ok = p.ipspec(ft.To.Host, file); !ok {
+	if to != nil {
+		if to.Host != nil {
+			if rp.dstHosts, ok = p.ipspec(to.Host, file); !ok {
 				return nil, false
 			}
 			for _, h := range rp.dstHosts {
 				if h.addr.Type == rules.AddrURPFFailed {
-					p.errorAt(file, ft.To.Host.Pos.Line, "\"urpf-failed\" is not permitted in a destination address")
+					p.errorAt(file, to.Host.Pos.Line, "\"urpf-failed\" is not permitted in a destination address")
 					return nil, false
 				}
 			}
 		}
-		if rp.dstPorts, ok = p.portList(ft.To.Port, file); !ok {
+		if to.HostPort != nil {
+			to.Port = to.HostPort
+		}
+		if rp.dstPorts, ok = p.portList(to.Port, file); !ok {
 			return nil, false
 		}
 	}
