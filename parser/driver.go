@@ -51,6 +51,8 @@ type parser struct {
 	braceN      int
 	blockPolicy int
 	tableNum    *int
+	errFlag     int // yacc's yyerrflag: no syntax error messages while > 0
+	expandBase  int // errors before the first expansion of a statement, -1 if none
 	stateDefs   []*StateOpt
 	stateDefSet bool
 	defaultLock uint32
@@ -63,11 +65,19 @@ type parser struct {
 // cfg.Stdout as they are parsed when cfg.Verbose is set, and diagnostics
 // through cfg.Stderr. Rules are returned, not printed.
 func Parse(name string, data []byte, cfg Config) *Result {
-	tn := 0
-	return parse(name, data, cfg, &tn)
+	return parse(name, data, cfg, newShared())
 }
 
-func parse(name string, data []byte, cfg Config, tableNum *int) *Result {
+// shared is the state that load anchor files share with the main file:
+// automatic table numbers and the queue names.
+type shared struct {
+	tableNum   int
+	queueNames map[string]bool
+}
+
+func newShared() *shared { return &shared{queueNames: map[string]bool{}} }
+
+func parse(name string, data []byte, cfg Config, sh *shared) *Result {
 	if cfg.Inventory == nil {
 		cfg.Inventory = hostinv.FromEnv()
 	}
@@ -78,7 +88,7 @@ func parse(name string, data []byte, cfg Config, tableNum *int) *Result {
 		cfg.Stderr = func(string) {}
 	}
 	p := &parser{cfg: cfg, inv: cfg.Inventory, res: &Result{Rules: &rules.Ruleset{}},
-		tableNum: tableNum, queueNames: map[string]bool{}, reassemble: true}
+		tableNum: &sh.tableNum, queueNames: sh.queueNames, reassemble: true}
 	p.cur = p.res.Rules
 	macros := NewMacros()
 	for _, d := range cfg.Defines {
@@ -127,13 +137,14 @@ func (p *parser) next() (s stmt, ok bool) {
 			// pfctl: the lexer skipped the rest of the line, the
 			// parser reports a syntax error and then discards
 			// tokens up to the next newline.
-			p.errorAt(t.File, t.Line, "syntax error")
+			p.syntaxError(t.File, t.Line, len(s.toks))
 			for {
 				u := p.lex.Next()
 				if u.Kind == NL || u.Kind == EOF {
 					break
 				}
 			}
+			p.shift(1)
 			s = stmt{}
 			depth = 0
 			continue
@@ -163,11 +174,28 @@ func (p *parser) run() {
 		if !ok {
 			return
 		}
-		if len(s.toks) == 0 {
-			continue
+		if len(s.toks) > 0 {
+			p.statement(s, true)
 		}
-		p.statement(s, true)
+		p.shift(1) // the newline
 	}
+}
+
+// shift counts tokens the yacc parser would have shifted; three shifts
+// after an error end its error recovery.
+func (p *parser) shift(n int) {
+	p.errFlag = max(0, p.errFlag-n)
+}
+
+// syntaxError reports a syntax error found after shifted tokens of the
+// statement, unless yacc is still recovering from the previous error.
+func (p *parser) syntaxError(file string, line, shifted int) {
+	if p.errFlag <= shifted {
+		p.errorAt(file, line, "syntax error")
+	} else {
+		p.errors++
+	}
+	p.errFlag = 3
 }
 
 // listOpeners are the tokens after which "{" opens a list, not an
@@ -215,16 +243,25 @@ func (p *parser) statement(s stmt, top bool) {
 			depth++
 		}
 	}
-	st, line, ok := parseTokens(dropNL(toks), s.endLine, s.file)
+	toks = dropNL(toks)
+	st, line, at, ok := parseTokens(toks, s.endLine, s.file)
 	if !ok {
 		p.partialOption(toks)
-		p.errorAt(s.file, line, "syntax error")
+		p.syntaxError(s.file, line, at)
 		return
 	}
 	if !top && (st.Option != nil || st.Load != nil || st.Queue != nil || st.Antispoof != nil || st.Varset != nil) {
-		p.errorAt(s.file, toks[0].Line, "syntax error")
+		p.syntaxError(s.file, toks[0].Line, 0)
 		return
 	}
+	p.shift(len(toks))
+	base := p.errors
+	p.expandBase = -1
+	defer func() {
+		if p.errors > base && (p.expandBase < 0 || p.expandBase > base) {
+			p.errFlag = 3 // the action ended in YYERROR
+		}
+	}()
 	switch {
 	case st.Include != nil:
 		if err := p.lex.pushFile(st.Include.File); err != nil {
@@ -281,7 +318,7 @@ func (p *parser) anchorBlock(s stmt, brace int) {
 		p.errorAt(s.file, line, "syntax error")
 		return
 	}
-	head, _, _ := parseTokens(dropNL(toks[:brace]), toks[brace].Line, s.file)
+	head, _, _, _ := parseTokens(dropNL(toks[:brace]), toks[brace].Line, s.file)
 	body := &rules.Ruleset{}
 	saved := p.cur
 	p.cur = body
@@ -299,6 +336,7 @@ func (p *parser) anchorBlock(s stmt, brace int) {
 				cur.file = t.File
 				p.statement(cur, false)
 			}
+			p.shift(1)
 			cur = stmt{}
 			continue
 		case t.Kind == Punct && t.Val == "{":

@@ -13,6 +13,9 @@ import (
 // pools collapsed per combination, labels expanded and each combination
 // checked. binat-to adds the matching inbound rdr-to rule.
 func (p *parser) expandRule(r *rules.Rule, keep bool, rp *ruleParts, nat, rdr, rroute *redirSpec, fo *filterOpts, file string, line int) {
+	if !keep && p.expandBase < 0 {
+		p.expandBase = p.errors
+	}
 	af := r.AF
 	added, errs := 0, 0
 	label, tag, mtag := r.Label, r.Tag, r.MatchTag
@@ -134,7 +137,7 @@ func (p *parser) expandRule(r *rules.Rule, keep bool, rp *ruleParts, nat, rdr, r
 													p.errorAt(file, line, "dynamic interfaces must be used with :0 in a binat-to rule")
 													errs++
 												}
-												if r.Src.Addr.Mask.IsZeroAF(af) || r.Nat.Addr.Mask.IsZeroAF(af) {
+												if maskZero(&r.Src.Addr, af) || maskZero(&r.Nat.Addr, af) {
 													p.errorAt(file, line, "source and redir addresess must have a matching network mask in binat-rule")
 													errs++
 												}
@@ -639,4 +642,21 @@ func labelPort(label, name string, pn portNode) string {
 		op = ">=" + a1
 	}
 	return strings.ReplaceAll(label, name, op)
+}
+
+// maskZero is PF_AZERO on the mask of an address wrap. In pf the mask
+// shares its bytes with the table name, so a table's "mask" is the
+// seventeenth and later characters of its name.
+func maskZero(a *rules.AddrWrap, af int) bool {
+	switch a.Type {
+	case rules.AddrMask, rules.AddrDynIfTL, rules.AddrRange:
+		return a.Mask.IsZeroAF(af)
+	case rules.AddrTable:
+		var m rules.Addr16
+		if len(a.Table) > 16 {
+			copy(m[:], a.Table[16:])
+		}
+		return m.IsZeroAF(af)
+	}
+	return rules.Addr16{}.IsZeroAF(af)
 }

@@ -15,12 +15,11 @@ import (
 // read and handled the same way. It returns the number of errors; zero
 // means pfctl would have accepted the file.
 func Check(name string, data []byte, cfg Config) int {
-	tn := 0
-	return check(name, data, cfg, &tn)
+	return check(name, data, cfg, newShared())
 }
 
-func check(name string, data []byte, cfg Config, tableNum *int) int {
-	res := parse(name, data, cfg, tableNum)
+func check(name string, data []byte, cfg Config, sh *shared) int {
+	res := parse(name, data, cfg, sh)
 	if cfg.Stdout == nil {
 		cfg.Stdout = func(string) {}
 	}
@@ -56,7 +55,7 @@ func check(name string, data []byte, cfg Config, tableNum *int) int {
 		}
 		sub := cfg
 		sub.Anchor = la.Anchor
-		if n := check(la.File, data, sub, tableNum); n > 0 {
+		if n := check(la.File, data, sub, sh); n > 0 {
 			return n
 		}
 	}

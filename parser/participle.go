@@ -81,7 +81,9 @@ var stmtParser = participle.MustBuild[Statement](
 
 // parseTokens runs the grammar over one statement. On a syntax error it
 // returns the line of the offending token.
-func parseTokens(toks []Token, endLine int, file string) (*Statement, int, bool) {
+// The third result is the index of the offending token (how many tokens
+// were accepted before it).
+func parseTokens(toks []Token, endLine int, file string) (*Statement, int, int, bool) {
 	lt := make([]lexer.Token, len(toks))
 	for i, t := range toks {
 		lt[i] = lexer.Token{Type: kindType(t.Kind), Value: t.Val,
@@ -90,19 +92,19 @@ func parseTokens(toks []Token, endLine int, file string) (*Statement, int, bool)
 	sl := &sliceLexer{toks: lt, end: lexer.Position{Filename: file, Line: endLine, Column: len(toks) + 1, Offset: len(toks)}}
 	pl, err := lexer.Upgrade(sl)
 	if err != nil {
-		return nil, endLine, false
+		return nil, endLine, 0, false
 	}
 	st, err := stmtParser.ParseFromLexer(pl)
 	if err != nil {
-		line := endLine
+		line, at := endLine, len(toks)
 		if pe, ok := err.(participle.Error); ok {
-			if pe.Position().Line > 0 {
-				line = pe.Position().Line
+			if pos := pe.Position(); pos.Line > 0 {
+				line, at = pos.Line, pos.Offset
 			}
 		}
-		return nil, line, false
+		return nil, line, at, false
 	}
-	return st, 0, true
+	return st, 0, 0, true
 }
 
 func mustPeek(toks []Token) *lexer.PeekingLexer {

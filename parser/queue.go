@@ -209,12 +209,12 @@ func CheckQueues(qs []*rules.Queue) []string {
 		}
 	}
 	for _, q := range qs {
-		if q.Flags&rules.QueueFlow != 0 && children[q.Name] > 0 {
-			msgs = append(msgs, fmt.Sprintf("flow queue %s is not a leaf queue", q.Name))
-			return msgs
-		}
 		if q.Flags&rules.QueueDefault != 0 && children[q.Name] > 0 {
 			msgs = append(msgs, fmt.Sprintf("default queue %s is not a leaf queue", q.Name))
+			return msgs
+		}
+		if q.Flags&rules.QueueFlow != 0 && children[q.Name] > 0 {
+			msgs = append(msgs, fmt.Sprintf("flow queue %s is not a leaf queue", q.Name))
 			return msgs
 		}
 	}

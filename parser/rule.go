@@ -405,6 +405,9 @@ func (p *parser) blockSpec(r *rules.Rule, b *BlockSpec, file string, line int) b
 			}
 			r.ReturnTTL = int(*b.ReturnRST.TTL)
 		}
+	case b.ReturnICMP != nil && b.ReturnICMP.Keyword == "return-icmp6":
+		b.ReturnICMP6, b.ReturnICMP = b.ReturnICMP, nil
+		fallthrough
 	case b.ReturnICMP != nil || b.ReturnICMP6 != nil:
 		r.RuleFlag |= rules.FlagReturnICMP
 		r.ReturnICMP, r.ReturnICMP6 = def4, def6

@@ -12,12 +12,15 @@ type Addr16 [16]byte
 // IsZero reports whether all 128 bits are zero (PF_AZERO for AF_INET6).
 func (a Addr16) IsZero() bool { return a == Addr16{} }
 
-// IsZeroAF is PF_AZERO for af.
+// IsZeroAF is PF_AZERO for af; it is false when af is unspecified.
 func (a Addr16) IsZeroAF(af int) bool {
-	if af == AFInet {
+	switch af {
+	case AFInet:
 		return a[0]|a[1]|a[2]|a[3] == 0
+	case AFInet6:
+		return a.IsZero()
 	}
-	return a.IsZero()
+	return false
 }
 
 // Bits counts the one bits of a mask (pfctl's unmask).
