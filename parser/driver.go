@@ -2,6 +2,7 @@ package parser
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"carpfw/internal/hostinv"
@@ -23,7 +24,21 @@ type Config struct {
 	Stderr func(string)
 	// Anchor is the anchor path the file is loaded into ("" for main).
 	Anchor string
+	// ReadFile reads include files, table files and load anchor files;
+	// nil means os.ReadFile.
+	ReadFile func(name string) ([]byte, error)
 }
+
+// maxExpansion caps the rules one statement may expand to; pfctl has no
+// such limit, but a few lists can otherwise ask for billions of rules.
+const maxExpansion = 1 << 20
+
+// maxMacro caps the length of a macro's value.
+const maxMacro = 1 << 20
+
+// maxFiles caps nested includes (pfctl recurses until it runs out of
+// file descriptors).
+const maxFiles = 64
 
 // LoadAnchor is a load anchor statement, handled after the main ruleset.
 type LoadAnchor struct {
@@ -87,6 +102,9 @@ func parse(name string, data []byte, cfg Config, sh *shared) *Result {
 	if cfg.Stderr == nil {
 		cfg.Stderr = func(string) {}
 	}
+	if cfg.ReadFile == nil {
+		cfg.ReadFile = os.ReadFile
+	}
 	p := &parser{cfg: cfg, inv: cfg.Inventory, res: &Result{Rules: &rules.Ruleset{}},
 		tableNum: &sh.tableNum, queueNames: sh.queueNames, reassemble: true}
 	p.cur = p.res.Rules
@@ -99,6 +117,7 @@ func parse(name string, data []byte, cfg Config, sh *shared) *Result {
 	p.lex = newLexer(name, data, macros, func(file string, line int, msg string) {
 		p.errorAt(file, line, msg)
 	}, p.stderr)
+	p.lex.readFile = cfg.ReadFile
 	p.run()
 	p.res.Errors = p.errors
 	return p.res
@@ -316,6 +335,10 @@ func (p *parser) anchorBlock(s stmt, brace int) {
 			line = toks[brace+1].Line
 		}
 		p.errorAt(s.file, line, "syntax error")
+		return
+	}
+	if p.depth >= 63 {
+		p.errorAt(s.file, toks[brace].Line, "pfa_anchor: anchors too deep")
 		return
 	}
 	head, _, _, _ := parseTokens(dropNL(toks[:brace]), toks[brace].Line, s.file)

@@ -22,6 +22,27 @@ func (p *parser) expandRule(r *rules.Rule, keep bool, rp *ruleParts, nat, rdr, r
 	flags, flagset, keepState := r.Flags, r.FlagSet, r.KeepState
 	dir := r.Direction
 
+	n := 1
+	for _, l := range []int{len(rp.ifs), len(rp.protos), len(rp.srcHosts), len(rp.dstHosts), len(rp.srcPorts), len(rp.dstPorts), len(rp.os)} {
+		n *= max(l, 1)
+		if n > maxExpansion {
+			p.errorAt(file, line, "rule expands to too many combinations")
+			return
+		}
+	}
+	if fo != nil {
+		for _, l := range []int{len(fo.icmp), len(fo.uids), len(fo.gids)} {
+			n *= max(l, 1)
+			if n > maxExpansion {
+				p.errorAt(file, line, "rule expands to too many combinations")
+				return
+			}
+		}
+	}
+	if n+len(p.cur.Rules) > 4*maxExpansion {
+		p.errorAt(file, line, "rule expands to too many combinations")
+		return
+	}
 	ifs := orOne(rp.ifs)
 	protos := orOne(rp.protos)
 	var icmps []icmpNode

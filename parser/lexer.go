@@ -2,7 +2,6 @@ package parser
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 )
 
@@ -33,6 +32,7 @@ type Lexer struct {
 	macros    *Macros
 	errf      func(file string, line int, msg string)
 	stderr    func(msg string)
+	readFile  func(string) ([]byte, error)
 }
 
 // Macros is the macro table (symset/symget); definitions made on the
@@ -82,7 +82,10 @@ func (l *Lexer) cur() *srcFile { return l.files[len(l.files)-1] }
 // pushFile starts reading an included file (pushfile); its first token is
 // a newline, as pfctl's include action pushes one back.
 func (l *Lexer) pushFile(name string) error {
-	data, err := os.ReadFile(name)
+	if len(l.files) >= maxFiles {
+		return fmt.Errorf("%s: too many levels of include", name)
+	}
+	data, err := l.readFile(name)
 	if err != nil {
 		return err
 	}

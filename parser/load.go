@@ -48,7 +48,11 @@ func check(name string, data []byte, cfg Config, sh *shared) int {
 		if cfg.Verbose > 0 {
 			cfg.Stderr(fmt.Sprintf("\nLoading anchor %s from %s\n", la.Anchor, la.File))
 		}
-		data, err := os.ReadFile(la.File)
+		read := cfg.ReadFile
+		if read == nil {
+			read = os.ReadFile
+		}
+		data, err := read(la.File)
 		if err != nil {
 			cfg.Stderr(fmt.Sprintf("pfctl: %s: %s\n", la.File, errText(err)))
 			return 1

@@ -12,6 +12,10 @@ import (
 // blanks and printed with -v.
 func (p *parser) varset(v *Varset, s stmt) {
 	val := strings.Join(v.Values, " ")
+	if len(val) > maxMacro {
+		p.errorAt(s.file, s.endLine, "macro value too long")
+		return
+	}
 	if p.verbose() {
 		p.stdout(fmt.Sprintf("%s = \"%s\"\n", v.Name, val))
 	}

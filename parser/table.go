@@ -2,7 +2,8 @@ package parser
 
 import (
 	"fmt"
-	"os"
+	"errors"
+	"io/fs"
 	"strings"
 	"syscall"
 
@@ -125,11 +126,12 @@ func (p *parser) loadTableFile(name, file string, line int) bool {
 	if name == "-" {
 		err = nil
 	} else {
-		data, err = os.ReadFile(name)
+		data, err = p.cfg.ReadFile(name)
 	}
 	if err != nil {
 		msg := err.Error()
-		if pe, ok := err.(*os.PathError); ok {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
 			if errno, ok := pe.Err.(syscall.Errno); ok {
 				msg = errnoText(errno)
 			}
