@@ -484,7 +484,7 @@ func (x *LinuxExt) UnmarshalBinary(b []byte) error {
 // checkIfname refuses names that do not fit IFNAMSIZ with their NUL.
 func checkIfname(s string) error {
 	if len(s) >= ifNamSiz || strings.IndexByte(s, 0) >= 0 {
-		return fmt.Errorf("%w %q", ErrBadIfname, s)
+		return fmt.Errorf("%w %q: over 15 bytes or holds a NUL", ErrBadIfname, s)
 	}
 	return nil
 }

@@ -196,4 +196,17 @@ var (
 	_ Record                     = (*LinuxExt)(nil)
 	_ encoding.BinaryMarshaler   = (*Packet)(nil)
 	_ encoding.BinaryUnmarshaler = (*Packet)(nil)
+	_ encoding.BinaryAppender    = (*Packet)(nil)
 )
+
+func TestAppendBinary(t *testing.T) {
+	p := golden[0].p
+	want, _ := p.MarshalBinary()
+	got, err := p.AppendBinary([]byte("prefix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(append([]byte("prefix"), want...), got); diff != "" {
+		t.Errorf("AppendBinary (-want +got):\n%s", diff)
+	}
+}

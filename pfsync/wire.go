@@ -31,7 +31,6 @@ const (
 	TTL          = 255 // PFSYNC_DFLTTL; receivers drop any other TTL
 	HeaderLen    = 20  // struct pfsync_header
 	SubheaderLen = 4   // struct pfsync_subheader
-	maxRecordLen = 255 * 4
 )
 
 // Errors of the codec. Each matches one of OpenBSD's pfsyncstats
@@ -44,7 +43,7 @@ var (
 	ErrBadAction   = errors.New("pfsync: bad action")                 // pfsyncs_badact
 	ErrShortRecord = errors.New("pfsync: record too short")
 	ErrBadRecord   = errors.New("pfsync: record does not fit its section")
-	ErrBadIfname   = errors.New("pfsync: interface name too long")
+	ErrBadIfname   = errors.New("pfsync: bad interface name")
 	ErrTooLong     = errors.New("pfsync: packet too long")
 )
 
@@ -151,19 +150,27 @@ type Packet struct {
 // ErrBadRecord, and a section OpenBSD would reject as a bad action
 // (unknown action with no records or zero len) is ErrBadAction.
 func (p *Packet) MarshalBinary() ([]byte, error) {
-	b := make([]byte, HeaderLen, p.sizeHint())
+	return p.AppendBinary(make([]byte, 0, p.sizeHint()))
+}
+
+// AppendBinary appends the encoding of p to b, as MarshalBinary makes it
+// (encoding.BinaryAppender), so a sender can reuse one buffer.
+func (p *Packet) AppendBinary(b []byte) ([]byte, error) {
+	start := len(b)
+	b = append(b, make([]byte, HeaderLen)...)
 	for i := range p.Sections {
 		var err error
 		if b, err = p.Sections[i].appendTo(b); err != nil {
-			return nil, fmt.Errorf("section %d (%v): %w", i, p.Sections[i].Action, err)
+			return nil, fmt.Errorf("%w (section %d %v)", err, i, p.Sections[i].Action)
 		}
 	}
-	if len(b) > 0xffff {
-		return nil, fmt.Errorf("%w: %d bytes", ErrTooLong, len(b))
+	n := len(b) - start
+	if n > 0xffff {
+		return nil, fmt.Errorf("%w: %d bytes", ErrTooLong, n)
 	}
-	h := Header{Version: Version, Len: uint16(len(b)), Checksum: p.Checksum}
+	h := Header{Version: Version, Len: uint16(n), Checksum: p.Checksum}
 	hb, _ := h.MarshalBinary()
-	copy(b, hb)
+	copy(b[start:], hb)
 	return b, nil
 }
 
@@ -201,7 +208,7 @@ func (s *Section) appendTo(b []byte) ([]byte, error) {
 		}
 		var err error
 		if b, err = r.appendTo(b); err != nil {
-			return nil, fmt.Errorf("record %d: %w", j, err)
+			return nil, fmt.Errorf("%w, record %d", err, j)
 		}
 	}
 	return b, nil
@@ -288,7 +295,7 @@ func ParsePacket(b []byte) (*Packet, error) {
 		b = b[SubheaderLen:]
 		s, err := parseSection(sh, b)
 		if err != nil {
-			return p, fmt.Errorf("%w: section %d (%v) at offset %d", err, len(p.Sections), sh.Action, off)
+			return p, fmt.Errorf("%w (section %d %v at offset %d)", err, len(p.Sections), sh.Action, off)
 		}
 		n := int(sh.Len) * 4 * int(sh.Count) // at most 1020 × 65535
 		b = b[n:]
