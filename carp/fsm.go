@@ -15,6 +15,21 @@ type Params struct {
 	Inet6   bool // the carp interface has IPv6 addresses (sc_naddrs6)
 }
 
+// NewParams returns the Params of carp interface c; preempt is
+// net.inet.carp.preempt. advbase and advskew are taken modulo 256 (the
+// request parser keeps them in range).
+func NewParams(c Config, preempt bool) Params {
+	p := Params{Name: c.Name, AdvBase: uint8(c.AdvBase), AdvSkew: uint8(c.AdvSkew), Preempt: preempt}
+	for _, a := range c.Addrs {
+		if a.Prefix.Addr().Is4() {
+			p.Inet = true
+		} else {
+			p.Inet6 = true
+		}
+	}
+	return p
+}
+
 // Machine is the INIT/BACKUP/MASTER state machine of one CARP vhost, after
 // struct carp_vhost_entry and the functions of sys/netinet/ip_carp.c rev
 // 1.370 that drive it (carp.md §3). It is a pure value: Step takes an
@@ -305,6 +320,7 @@ func (m *Machine) force(to State) {
 func (m *Machine) configure(ev ConfigChanged) {
 	m.p = ev.Params
 	if ev.AddressAdded {
+		m.up = true
 		m.setState(Init)
 	}
 	if !m.p.Inet && !m.p.Inet6 {
@@ -383,17 +399,19 @@ type (
 	// ForceState: ifconfig carpN state backup|master (carp.md §3.3).
 	ForceState struct{ To State }
 	// ConfigChanged: advbase, advskew or the address families changed
-	// (SIOCSVH or an address change). AddressAdded resets to INIT first.
+	// (SIOCSVH or an address change). AddressAdded resets to INIT first
+	// and sets the interface up, as SIOCSIFADDR does.
 	ConfigChanged struct {
 		Params       Params
 		AddressAdded bool
 	}
 	// PreemptChanged: net.inet.carp.preempt was set.
 	PreemptChanged struct{ On bool }
-	// SendFailed and SendOK report the result of sending one
-	// advertisement of Family; leave out EHOSTDOWN to a unicast carppeer.
+	// SendFailed reports that sending one advertisement of Family
+	// failed; leave out EHOSTDOWN to a unicast carppeer.
 	SendFailed struct{ Family Family }
-	SendOK     struct{ Family Family }
+	// SendOK reports that one advertisement of Family was sent.
+	SendOK struct{ Family Family }
 )
 
 func (AdminUp) event()            {}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -27,6 +28,7 @@ const (
 	Orig
 )
 
+// String returns the kernel's name, "ORIG" or "NOV6LL".
 func (c HMACContext) String() string {
 	if c == Orig {
 		return "ORIG"
@@ -52,6 +54,23 @@ type HMACInput struct {
 	// RealMAC is the carpdev's own MAC. An LLAddr equal to it is
 	// "realmac" mode and is not hashed (carp_setrun sets sc_realmac).
 	RealMAC net.HardwareAddr
+}
+
+// NewHMACInput returns the HMAC input of carp interface c; realMAC is the
+// carpdev's MAC (nil if unknown).
+func NewHMACInput(c Config, realMAC net.HardwareAddr) (HMACInput, error) {
+	in := HMACInput{Pass: c.Pass, VHID: uint8(c.VHID), RealMAC: realMAC}
+	if c.LLAddr != "" {
+		ll, err := net.ParseMAC(c.LLAddr)
+		if err != nil || len(ll) != 6 {
+			return HMACInput{}, fmt.Errorf("carp: %s: lladdr %q: not an Ethernet address", c.Name, c.LLAddr)
+		}
+		in.LLAddr = ll
+	}
+	for _, a := range c.Addrs {
+		in.Addrs = append(in.Addrs, a.Prefix.Addr())
+	}
+	return in, nil
 }
 
 // Key returns the 20-byte key as the kernel holds it: the passphrase up

@@ -13,6 +13,7 @@ const (
 	Inet6 Family = 2 // AF_INET6: md6_tmo, IPv6 advertisements to ff02::12
 )
 
+// String returns "inet", "inet6" or "any".
 func (f Family) String() string {
 	switch f {
 	case Inet:
