@@ -495,3 +495,22 @@ const (
 	LogInfo    LogLevel = 6
 	LogDebug   LogLevel = 7
 )
+
+// String returns the syslog(3) name without LOG_, in lower case.
+func (l LogLevel) String() string {
+	switch l {
+	case LogCrit:
+		return "crit"
+	case LogErr:
+		return "err"
+	case LogWarning:
+		return "warning"
+	case LogNotice:
+		return "notice"
+	case LogInfo:
+		return "info"
+	case LogDebug:
+		return "debug"
+	}
+	return fmt.Sprintf("level(%d)", int(l))
+}

@@ -2,6 +2,7 @@ package carp
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -766,5 +767,79 @@ func TestPairAdvbaseZero(t *testing.T) {
 	// (1 s - 0.304686 s) / 0.101562 s: the first ad and 6 more
 	if n := len(s.A().ads); n != 7 {
 		t.Errorf("A sent %d ads in 1 s, want 7", n)
+	}
+}
+
+func TestNewParams(t *testing.T) {
+	c := NewConfig("carp3")
+	c.AdvBase, c.AdvSkew = 2, 100
+	for _, tc := range []struct {
+		name  string
+		addrs []string
+		want  Params
+	}{
+		{"ok, no address", nil, Params{Name: "carp3", AdvBase: 2, AdvSkew: 100, Preempt: true}},
+		{"ok, IPv4", []string{"10.0.0.1/24"}, Params{Name: "carp3", AdvBase: 2, AdvSkew: 100, Preempt: true, Inet: true}},
+		{"ok, dual stack", []string{"2001:db8::1/64", "10.0.0.1/24"},
+			Params{Name: "carp3", AdvBase: 2, AdvSkew: 100, Preempt: true, Inet: true, Inet6: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := c.Clone()
+			for _, a := range tc.addrs {
+				c.Addrs = append(c.Addrs, Address{Prefix: netip.MustParsePrefix(a)})
+			}
+			if diff := cmp.Diff(tc.want, NewParams(c, true)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAddressAddedSetsUp(t *testing.T) {
+	m := NewMachine(Params{Name: "carp0", AdvBase: 1})
+	if got := m.Step(AdminUp{}, fsmT0); len(got) != 0 || m.Running() {
+		t.Fatalf("bad, up without addresses: %v, running %v", got, m.Running())
+	}
+	m.Step(AdminDown{}, fsmT0)
+	m.Step(ConfigChanged{Params: fsmParams(1, 0), AddressAdded: true}, fsmT0)
+	if m.State() != Backup || !m.Running() {
+		t.Errorf("ok, first address: %s, running %v; want BACKUP", m.State(), m.Running())
+	}
+}
+
+// ExampleMachine shows the worker's loop: deliver an event with the
+// clock's time, perform the actions, and run one timer to the earliest
+// deadline.
+func ExampleMachine() {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := NewMachine(Params{Name: "carp0", AdvBase: 1, AdvSkew: 0, Inet: true})
+	show := func(acts []Action) {
+		for _, a := range acts {
+			fmt.Printf("%T %+v\n", a, a)
+		}
+	}
+	show(m.Step(AdminUp{}, now))
+	at, ev, _ := m.Deadlines().Next() // nothing heard for 3 s
+	show(m.Step(ev, at))
+	// Output:
+	// carp.Log {Level:warning Text:carp0: state transition: INIT -> BACKUP}
+	// carp.StateChanged {From:INIT To:BACKUP}
+	// carp.ArmMasterDown {Family:inet D:3s}
+	// carp.Log {Level:crit Text:carp0: state transition: BACKUP -> MASTER}
+	// carp.StateChanged {From:BACKUP To:MASTER}
+	// carp.AddVIPs {}
+	// carp.SendAdvert {AdvBase:1 AdvSkew:0 Demote:0 Inet:true Inet6:false}
+	// carp.ArmAdvertTimer {D:1s}
+	// carp.SendGratuitous {ARP:true NA:false}
+}
+
+func TestNames(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{LogCrit.String(), "crit"}, {LogWarning.String(), "warning"}, {LogLevel(9).String(), "level(9)"},
+		{Inet.String(), "inet"}, {Inet6.String(), "inet6"}, {Family(0).String(), "any"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%q, want %q", tc.got, tc.want)
+		}
 	}
 }

@@ -233,3 +233,37 @@ func TestHMACKey(t *testing.T) {
 		})
 	}
 }
+
+func TestNewHMACInput(t *testing.T) {
+	c := NewConfig("carp0")
+	c.VHID, c.Pass = 1, "mekmitasdigoat"
+	c.Addrs = []Address{{Prefix: netip.MustParsePrefix("192.168.1.10/24")}}
+	tv1 := md20(t, "17b1efdbf04c5b67a2d4c6deec56e5e473ed7ae2")
+	tv7 := md20(t, "46cbc9a285181047037db2377bc6ad44a0e39e52")
+	for _, tc := range []struct {
+		name, lladdr string
+		want         [20]byte
+	}{
+		{"ok, TV1 from a Config", "", tv1},
+		{"ok, TV7 from a Config with lladdr", "02:00:00:00:00:01", tv7},
+		{"ok, lladdr equal to the carpdev's MAC (realmac)", "52:54:00:12:34:56", tv1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := c.Clone()
+			c.LLAddr = tc.lladdr
+			in, err := NewHMACInput(c, mac(t, "52:54:00:12:34:56"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ComputeHMAC(in, counter8(t, "0102030405060708")); got != tc.want {
+				t.Errorf("%x, want %x", got, tc.want)
+			}
+		})
+	}
+	c.LLAddr = "00:00:5e:00:01"
+	if _, err := NewHMACInput(c, nil); err == nil {
+		t.Error("bad, short lladdr: no error")
+	} else {
+		t.Logf("OK error: %v", err)
+	}
+}
