@@ -136,7 +136,7 @@ var golden = []struct {
 	{"ok, BUS start", "bus.hex", Packet{Sections: []Section{
 		sec(ActionBus, &Bus{CreatorID: creator, Status: BusStart}),
 	}}},
-	{"ok, INS IPv4 TCP with nat-to, every field set", "ins.hex", Packet{Sections: []Section{
+	{"ok, INS IPv4 TCP with nat-to and scrub", "ins.hex", Packet{Sections: []Section{
 		sec(ActionIns, &insState),
 	}}},
 	{"ok, UPD IPv6 UDP with route-to", "upd.hex", Packet{Sections: []Section{
