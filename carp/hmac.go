@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // KeyLen is CARP_KEY_LEN in sys/netinet/ip_carp.h: the kernel's key field
@@ -79,7 +80,7 @@ func NewHMACInput(c Config, realMAC net.HardwareAddr) (HMACInput, error) {
 func (in HMACInput) Key() [KeyLen]byte {
 	var k [KeyLen]byte
 	p := in.Pass
-	if i := bytes.IndexByte([]byte(p), 0); i >= 0 {
+	if i := strings.IndexByte(p, 0); i >= 0 {
 		p = p[:i]
 	}
 	copy(k[:KeyLen-1], p)
