@@ -444,3 +444,37 @@ func DestroyMacvlan(name string) error {
 	}
 	return netlink.LinkDel(l)
 }
+
+// CarpdevMAC is the carpdev's own MAC ("realmac" when lladdr equals it).
+func (n *LinuxNet) CarpdevMAC() net.HardwareAddr { return n.parent.HardwareAddr }
+
+// PeerMAC returns the MAC of a unicast carppeer from the carpdev's
+// neighbour table. When the kernel has none yet, PeerMAC makes it resolve
+// one, by sending a datagram to the peer's discard port, and reports
+// false; the next advertisement finds it. OpenBSD does not count such
+// sends (EHOSTDOWN) as errors, and neither does the worker.
+func (n *LinuxNet) PeerMAC(ip netip.Addr) (net.HardwareAddr, bool) {
+	neighs, err := netlink.NeighList(n.parent.Index, netlink.FAMILY_V4)
+	if err == nil {
+		for _, nb := range neighs {
+			a, _ := netip.AddrFromSlice(nb.IP.To4())
+			if a == ip && len(nb.HardwareAddr) == 6 && nb.State&(netlink.NUD_INCOMPLETE|netlink.NUD_FAILED) == 0 {
+				return nb.HardwareAddr, true
+			}
+		}
+	}
+	if c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: ip.AsSlice(), Port: 9}); err == nil {
+		c.Write([]byte{0})
+		c.Close()
+	}
+	return nil, false
+}
+
+// readSysctl returns the value of a /proc/sys/net variable, "" if unreadable.
+func readSysctl(path string) string {
+	b, err := os.ReadFile("/proc/sys/net/" + path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

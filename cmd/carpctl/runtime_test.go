@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"carpfw/carp"
 	"carpfw/internal/cli"
+	"carpfw/internal/ctl"
 	"carpfw/internal/lab"
 )
 
@@ -38,10 +41,10 @@ func mustCarpctl(t *testing.T, h *lab.Host, args ...string) string {
 	return out
 }
 
-// workerPID returns the PID of the worker under carp0's keeper in dir.
-func workerPID(t *testing.T, dir string) int {
+// workerPID returns the PID of the worker under ifname's keeper in dir.
+func workerPID(t *testing.T, dir, ifname string) int {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "carp0.pid"))
+	b, err := os.ReadFile(filepath.Join(dir, ifname+".pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +82,8 @@ func TestWorkersPerNamespace(t *testing.T) {
 	s1 := mustCarpctl(t, h1, "carp0")
 	s2 := mustCarpctl(t, h2, "carp0")
 	t.Logf("h1:\n%sh2:\n%s", s1, s2)
-	if !strings.Contains(s1, "carp: INIT carpdev eth0 vhid 1 advbase 1 advskew 0\n") ||
-		!strings.Contains(s2, "carp: INIT carpdev eth0 vhid 1 advbase 1 advskew 100\n") {
+	if !strings.Contains(s1, "carpdev eth0 vhid 1 advbase 1 advskew 0\n") ||
+		!strings.Contains(s2, "carpdev eth0 vhid 1 advbase 1 advskew 100\n") {
 		t.Fatal("each namespace should show its own worker's configuration")
 	}
 	for _, d := range []string{dir1, dir2} {
@@ -100,12 +103,13 @@ func TestWorkersPerNamespace(t *testing.T) {
 		t.Errorf("h1 worker does not see the group demotion: %s", got)
 	}
 
-	// A crash: the dead worker's macvlan still holds a virtual address.
-	// The keeper must withdraw it, then restart the worker.
-	h1.MustRun("ip", "link", "add", "carp0", "link", "eth0", "type", "macvlan", "mode", "private")
-	h1.MustRun("ip", "link", "set", "carp0", "up")
-	h1.AddAddr("carp0", "10.77.1.1/24")
-	old := workerPID(t, dir1)
+	// A crash of the MASTER's worker: its macvlan still holds the virtual
+	// address. The keeper must withdraw it, then restart the worker.
+	waitMaster(t, dir1)
+	if !hasAddr(h1, "carp0", "10.77.1.1") {
+		t.Fatal("MASTER without its virtual address")
+	}
+	old := workerPID(t, dir1, "carp0")
 	if old == 0 {
 		t.Fatal("no worker under the keeper")
 	}
@@ -115,7 +119,7 @@ func TestWorkersPerNamespace(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	var restarted int
 	for time.Now().Before(deadline) {
-		if p := workerPID(t, dir1); p != 0 && p != old {
+		if p := workerPID(t, dir1, "carp0"); p != 0 && p != old {
 			if _, err := carpctlIn(h1, "carp0"); err == nil {
 				restarted = p
 				break
@@ -151,4 +155,16 @@ func TestWorkersPerNamespace(t *testing.T) {
 	if out, err := carpctlIn(h1, "carp0"); err == nil || !strings.Contains(out, "carp0: no such interface") {
 		t.Errorf("after destroy: %q, %v", out, err)
 	}
+}
+
+// waitMaster waits until carp0 in dir is MASTER.
+func waitMaster(t *testing.T, dir string) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		var st carp.Status
+		if ctl.Call(context.Background(), dir, "carp0", carp.OpStatus, nil, &st) == nil && st.State == carp.Master {
+			return
+		}
+	}
+	t.Fatal("carp0 not MASTER within 10 s")
 }

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -84,20 +88,101 @@ func newSysctlCmd(o *options) *cobra.Command {
 		Long: `sysctl shows or sets the CARP variables OpenBSD keeps under net.inet.carp:
 allow (process incoming advertisements, default 1), preempt (a backup with a
 faster advertisement takes over, default 0) and log (syslog level of
-messages, default 2). Workers read them from /etc/sysctl.conf at start.`,
+messages, default 2). Workers read them from /etc/sysctl.conf, then from the
+run directory's carp.sysctl, which this command writes; every running carp
+worker of the namespace takes a change at once.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cli.Errorf("sysctl: not implemented yet")
+			dir, err := o.dir()
+			if err != nil {
+				return err
+			}
+			return carpSysctl(cmd.Context(), cmd.OutOrStdout(), dir, args)
 		},
 	}
 }
 
+// carpSysctl shows names (all when none) or sets name=value pairs.
+func carpSysctl(ctx context.Context, out io.Writer, dir string, args []string) error {
+	s, err := carp.LoadSysctl("/etc/sysctl.conf", carp.SysctlPath(dir))
+	if err != nil {
+		return err
+	}
+	names, set := args, false
+	if len(names) == 0 {
+		names = carp.SysctlNames
+	}
+	for _, a := range args {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			if err := s.Set(k, v); err != nil {
+				return err
+			}
+			set = true
+		} else if _, err := s.Get(a); err != nil {
+			return err
+		}
+	}
+	if set {
+		var b strings.Builder
+		for _, n := range carp.SysctlNames {
+			v, _ := s.Get(n)
+			fmt.Fprintf(&b, "%s=%s\n", n, v)
+		}
+		if err := os.WriteFile(carp.SysctlPath(dir), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+		workers, _ := ctl.Workers(dir, "carp")
+		for _, w := range workers {
+			if err := ctl.Call(ctx, dir, w, carp.OpSysctl, nil, nil); err != nil && !errors.Is(err, ctl.ErrNoWorker) {
+				return err
+			}
+		}
+	}
+	for _, a := range names {
+		k, _, _ := strings.Cut(a, "=")
+		v, _ := s.Get(k)
+		fmt.Fprintf(out, "%s=%s\n", k, v)
+	}
+	return nil
+}
+
 func newStatsCmd(o *options) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "stats [carpN]",
 		Short: "show CARP counters, like netstat -s -p carp",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `stats prints the counters of carpN, or their sum over every carp interface of
+the namespace, in the layout of OpenBSD's netstat -s -p carp.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cli.Errorf("stats: not implemented yet")
+			dir, err := o.dir()
+			if err != nil {
+				return err
+			}
+			names := args
+			if len(names) == 0 {
+				names, _ = ctl.Workers(dir, "carp")
+			}
+			var sum carp.Stats
+			for _, n := range names {
+				var st carp.Stats
+				if err := ctl.Call(cmd.Context(), dir, n, carp.OpStats, nil, &st); err != nil {
+					if errors.Is(err, ctl.ErrNoWorker) && len(args) == 0 {
+						continue
+					}
+					if errors.Is(err, ctl.ErrNoWorker) {
+						return fmt.Errorf("%s: no such interface", n)
+					}
+					return err
+				}
+				sum = sum.Add(st)
+			}
+			if asJSON || o.json {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(sum)
+			}
+			carp.WriteNetstat(cmd.OutOrStdout(), sum)
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the counters as JSON")
+	return cmd
 }
