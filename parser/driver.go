@@ -68,6 +68,7 @@ type parser struct {
 	tableNum    *int
 	errFlag     int // yacc's yyerrflag: no syntax error messages while > 0
 	expandBase  int // errors before the first expansion of a statement, -1 if none
+	tokBuf      []Token
 	stateDefs   []*StateOpt
 	stateDefSet bool
 	defaultLock uint32
@@ -145,6 +146,8 @@ type stmt struct {
 // braces. ok is false at the end of input.
 func (p *parser) next() (s stmt, ok bool) {
 	depth := 0
+	s.toks = p.tokBuf[:0]
+	defer func() { p.tokBuf = s.toks[:0] }()
 	for {
 		t := p.lex.Next()
 		switch t.Kind {
@@ -164,7 +167,7 @@ func (p *parser) next() (s stmt, ok bool) {
 				}
 			}
 			p.shift(1)
-			s = stmt{}
+			s = stmt{toks: s.toks[:0]}
 			depth = 0
 			continue
 		case NL:
@@ -228,7 +231,17 @@ var listOpeners = map[string]bool{
 }
 
 func dropNL(toks []Token) []Token {
-	out := toks[:0:0]
+	hasNL := false
+	for _, t := range toks {
+		if t.Kind == NL {
+			hasNL = true
+			break
+		}
+	}
+	if !hasNL {
+		return toks
+	}
+	out := make([]Token, 0, len(toks))
 	for _, t := range toks {
 		if t.Kind != NL {
 			out = append(out, t)

@@ -8,15 +8,15 @@ import "github.com/alecthomas/participle/v2/lexer"
 
 // Statement is one line of pf.conf (ruleset in parse.y).
 type Statement struct {
-	Include   *Include    `parser:"  @@"`
-	Option    *Option     `parser:"| @@"`
-	Rule      *PfRule     `parser:"| @@"`
+	Rule      *PfRule     `parser:"  @@"`
 	Anchor    *AnchorRule `parser:"| @@"`
+	Table     *TableDef   `parser:"| @@"`
+	Option    *Option     `parser:"| @@"`
+	Varset    *Varset     `parser:"| @@"`
+	Include   *Include    `parser:"| @@"`
 	Load      *LoadRule   `parser:"| @@"`
 	Queue     *QueueSpec  `parser:"| @@"`
 	Antispoof *Antispoof  `parser:"| @@"`
-	Table     *TableDef   `parser:"| @@"`
-	Varset    *Varset     `parser:"| @@"`
 }
 
 // Include is include "file".
@@ -96,7 +96,7 @@ type PfRule struct {
 	AF        string       `parser:"@(\"inet\" | \"inet6\")?"`
 	Proto     *Proto       `parser:"@@?"`
 	FromTo    *FromTo      `parser:"@@?"`
-	Opts      []*FilterOpt `parser:"@@*"`
+	Opts      []*FilterOpt `parser:"( (?! EOF) @@ )*"`
 }
 
 // AnchorRule is the head of an anchor rule; an inline body is split off
@@ -110,7 +110,7 @@ type AnchorRule struct {
 	AF        string       `parser:"@(\"inet\" | \"inet6\")?"`
 	Proto     *Proto       `parser:"@@?"`
 	FromTo    *FromTo      `parser:"@@?"`
-	Opts      []*FilterOpt `parser:"@@*"`
+	Opts      []*FilterOpt `parser:"( (?! EOF) @@ )*"`
 }
 
 // Action is pass, match or block with its return options.
@@ -206,17 +206,17 @@ type IPPort struct {
 type IPSpec struct {
 	Pos  lexer.Position
 	Any  bool      `parser:"  @\"any\""`
-	List []*IPSpec `parser:"| \"{\" @@ ( \",\"? @@ )* \"}\""`
 	Host *XHost    `parser:"| @@"`
+	List []*IPSpec `parser:"| \"{\" @@ ( \",\"? @@ )* \"}\""`
 }
 
 // XHost is [!] host | no-route | urpf-failed.
 type XHost struct {
 	Pos        lexer.Position
 	Not        bool  `parser:"@\"!\"?"`
-	NoRoute    bool  `parser:"( @\"no-route\""`
-	URPFFailed bool  `parser:"| @\"urpf-failed\""`
-	Host       *Host `parser:"| @@ )"`
+	Host       *Host `parser:"( @@"`
+	NoRoute    bool  `parser:"| @\"no-route\""`
+	URPFFailed bool  `parser:"| @\"urpf-failed\" )"`
 }
 
 // Host is one address form (host in parse.y).
@@ -371,14 +371,14 @@ type RedirPool struct {
 	Pos  lexer.Position
 	Spec *RedirSpec `parser:"@@"`
 	Port *string    `parser:"( \"port\" @(String | Number) )?"`
-	Opts []*PoolOpt `parser:"@@*"`
+	Opts []*PoolOpt `parser:"( (?! EOF) @@ )*"`
 }
 
 // RouteSpec is the target of route-to, reply-to and dup-to.
 type RouteSpec struct {
 	Pos  lexer.Position
 	Spec *RedirSpec `parser:"@@"`
-	Opts []*PoolOpt `parser:"@@*"`
+	Opts []*PoolOpt `parser:"( (?! EOF) @@ )*"`
 }
 
 // AfTo is af-to family from pool [to pool].
@@ -392,37 +392,37 @@ type AfTo struct {
 // FilterOpt is one filter option (filter_opt in parse.y).
 type FilterOpt struct {
 	Pos          lexer.Position
-	User         *IDList      `parser:"  \"user\" @@"`
-	Group        *IDList      `parser:"| \"group\" @@"`
+	Keep         *Keep        `parser:"  @@"`
 	Flags        *Flags       `parser:"| @@"`
-	ICMP         *ICMPSpec    `parser:"| @@"`
-	Prio         *int64       `parser:"| \"prio\" @Number"`
-	TOS          *NumStr      `parser:"| \"tos\" @@"`
-	Keep         *Keep        `parser:"| @@"`
-	Fragment     bool         `parser:"| @\"fragment\""`
-	AllowOpts    bool         `parser:"| @\"allow-opts\""`
 	Label        *string      `parser:"| \"label\" @String"`
-	Queue        *QName       `parser:"| \"queue\" @@"`
+	NatTo        *RedirPool   `parser:"| \"nat-to\" @@"`
+	RdrTo        *RedirPool   `parser:"| \"rdr-to\" @@"`
 	Tag          []string     `parser:"| \"tag\" @String+"`
 	Not          bool         `parser:"| ( @\"!\"?"`
 	Tagged       []string     `parser:"    ( \"tagged\" @String+"`
 	ReceivedOn   *IfItem      `parser:"    | \"received-on\" @@ ) )"`
+	ICMP         *ICMPSpec    `parser:"| @@"`
+	User         *IDList      `parser:"| \"user\" @@"`
+	Group        *IDList      `parser:"| \"group\" @@"`
+	Scrub        []*ScrubOpt  `parser:"| \"scrub\" \"(\" @@ ( \",\"? @@ )* \")\""`
+	Sets         []*FilterSet `parser:"| \"set\" ( \"(\" @@ ( \",\"? @@ )* \")\" | @@ )"`
+	RouteKind    string       `parser:"| @(\"route-to\" | \"reply-to\" | \"dup-to\")"`
+	Route        *RouteSpec   `parser:"  @@"`
+	Prio         *int64       `parser:"| \"prio\" @Number"`
+	TOS          *NumStr      `parser:"| \"tos\" @@"`
+	Fragment     bool         `parser:"| @\"fragment\""`
+	AllowOpts    bool         `parser:"| @\"allow-opts\""`
+	Queue        *QName       `parser:"| \"queue\" @@"`
 	Probability  *NumStr      `parser:"| \"probability\" @@"`
 	RTable       *int64       `parser:"| \"rtable\" @Number"`
 	DivertTo     *string      `parser:"| \"divert-to\" @String"`
 	DivertToPort *string      `parser:"  \"port\" @(String | Number)"`
 	DivertReply  bool         `parser:"| @\"divert-reply\""`
 	DivertPacket *string      `parser:"| \"divert-packet\" \"port\" @(String | Number)"`
-	Scrub        []*ScrubOpt  `parser:"| \"scrub\" \"(\" @@ ( \",\"? @@ )* \")\""`
-	NatTo        *RedirPool   `parser:"| \"nat-to\" @@"`
 	AfTo         *AfTo        `parser:"| @@"`
-	RdrTo        *RedirPool   `parser:"| \"rdr-to\" @@"`
 	BinatTo      *RedirPool   `parser:"| \"binat-to\" @@"`
-	RouteKind    string       `parser:"| @(\"route-to\" | \"reply-to\" | \"dup-to\")"`
-	Route        *RouteSpec   `parser:"  @@"`
 	Once         bool         `parser:"| @\"once\""`
 	PktRate      []int64      `parser:"| \"max-pkt-rate\" @Number \"/\" @Number"`
-	Sets         []*FilterSet `parser:"| \"set\" ( \"(\" @@ ( \",\"? @@ )* \")\" | @@ )"`
 }
 
 // QueueSpec is queue name [on if] options.
@@ -483,7 +483,7 @@ type AntispoofOpt struct {
 type TableDef struct {
 	Pos  lexer.Position
 	Name string      `parser:"\"table\" \"<\" @String \">\""`
-	Opts []*TableOpt `parser:"@@*"`
+	Opts []*TableOpt `parser:"( (?! EOF) @@ )*"`
 }
 
 // TableOpt is a flag word, an address list or file "name".

@@ -33,6 +33,7 @@ type Lexer struct {
 	errf      func(file string, line int, msg string)
 	stderr    func(msg string)
 	readFile  func(string) ([]byte, error)
+	buf       []byte
 }
 
 // Macros is the macro table (symset/symget); definitions made on the
@@ -217,7 +218,11 @@ func allowedInString(c int) bool {
 
 // Next returns the next token.
 func (l *Lexer) Next() Token {
-	buf := make([]byte, 0, 64)
+	if l.buf == nil {
+		l.buf = make([]byte, 0, 256)
+	}
+	buf := l.buf
+	defer func() { l.buf = buf[:0] }()
 top:
 	buf = buf[:0]
 	c := l.lgetc(0)
@@ -226,7 +231,8 @@ top:
 	}
 	l.tokLine = l.cur().lineno
 	file := l.cur().name
-	tok := func(k Kind, v string) Token { return Token{Kind: k, Val: v, Line: l.tokLine, File: file} }
+	line := l.tokLine
+	tok := func(k Kind, v string) Token { return Token{Kind: k, Val: v, Line: line, File: file} }
 	if c == '#' {
 		for c != '\n' && c != eof {
 			c = l.lgetc(0)

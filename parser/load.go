@@ -37,6 +37,7 @@ func check(name string, data []byte, cfg Config, sh *shared) int {
 	}
 	if cfg.Verbose > 0 {
 		var w strings.Builder
+		w.Grow(128 * len(res.Rules.Rules))
 		for _, q := range res.Queues {
 			rules.PrintQueue(&w, q)
 		}

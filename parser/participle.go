@@ -2,6 +2,7 @@ package parser
 
 import (
 	"io"
+	"sync"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -74,6 +75,8 @@ func kindType(k Kind) lexer.TokenType {
 	return ttPunct
 }
 
+var ltPool = sync.Pool{New: func() any { s := make([]lexer.Token, 0, 64); return &s }}
+
 var stmtParser = participle.MustBuild[Statement](
 	participle.Lexer(tokenDef{}),
 	participle.UseLookahead(4),
@@ -84,12 +87,14 @@ var stmtParser = participle.MustBuild[Statement](
 // The third result is the index of the offending token (how many tokens
 // were accepted before it).
 func parseTokens(toks []Token, endLine int, file string) (*Statement, int, int, bool) {
-	lt := make([]lexer.Token, len(toks))
+	lt := ltPool.Get().(*[]lexer.Token)
+	defer ltPool.Put(lt)
+	*lt = (*lt)[:0]
 	for i, t := range toks {
-		lt[i] = lexer.Token{Type: kindType(t.Kind), Value: t.Val,
-			Pos: lexer.Position{Filename: t.File, Line: t.Line, Column: i + 1, Offset: i}}
+		*lt = append(*lt, lexer.Token{Type: kindType(t.Kind), Value: t.Val,
+			Pos: lexer.Position{Filename: t.File, Line: t.Line, Column: i + 1, Offset: i}})
 	}
-	sl := &sliceLexer{toks: lt, end: lexer.Position{Filename: file, Line: endLine, Column: len(toks) + 1, Offset: len(toks)}}
+	sl := &sliceLexer{toks: *lt, end: lexer.Position{Filename: file, Line: endLine, Column: len(toks) + 1, Offset: len(toks)}}
 	pl, err := lexer.Upgrade(sl)
 	if err != nil {
 		return nil, endLine, 0, false
