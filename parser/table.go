@@ -1,8 +1,8 @@
 package parser
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"syscall"
