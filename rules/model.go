@@ -204,3 +204,13 @@ type Anchor struct {
 	Inline  bool
 	Ruleset *Ruleset
 }
+
+// NewRule returns a rule with nothing set: no rdomain, no rtable, no
+// translation or routing pools.
+func NewRule() *Rule {
+	r := &Rule{OnRdomain: -1, RTableID: -1}
+	r.Nat.Addr.Type = AddrNone
+	r.Rdr.Addr.Type = AddrNone
+	r.Route.Addr.Type = AddrNone
+	return r
+}
