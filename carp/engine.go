@@ -79,17 +79,7 @@ func (e *engine) vmac() net.HardwareAddr {
 	return VirtualMAC(uint8(e.cfg.VHID))
 }
 
-func (e *engine) params() Params {
-	p := Params{Name: e.name, AdvBase: uint8(e.cfg.AdvBase), AdvSkew: uint8(e.cfg.AdvSkew), Preempt: e.sys.Preempt}
-	for _, a := range e.cfg.Addrs {
-		if a.Prefix.Addr().Is4() {
-			p.Inet = true
-		} else {
-			p.Inet6 = true
-		}
-	}
-	return p
-}
+func (e *engine) params() Params { return NewParams(e.cfg, e.sys.Preempt) }
 
 // restart (re)builds the protocol for the current configuration: after a
 // vhid, carpdev or lladdr change the macvlan itself changes. A MASTER
@@ -254,15 +244,13 @@ func (e *engine) demoteChanged() {
 }
 
 func (e *engine) hmacInput() HMACInput {
-	in := HMACInput{Pass: e.cfg.Pass, VHID: uint8(e.cfg.VHID)}
-	for _, a := range e.cfg.Addrs {
-		in.Addrs = append(in.Addrs, a.Prefix.Addr())
+	var realMAC net.HardwareAddr
+	if e.io != nil {
+		realMAC = e.io.CarpdevMAC()
 	}
-	if e.cfg.LLAddr != "" {
-		in.LLAddr = e.vmac()
-		if e.io != nil {
-			in.RealMAC = e.io.CarpdevMAC()
-		}
+	in, err := NewHMACInput(e.cfg, realMAC)
+	if err != nil {
+		e.log.Printf("%s: %v", e.name, err)
 	}
 	return in
 }

@@ -92,17 +92,6 @@ func TestWorkersPerNamespace(t *testing.T) {
 		}
 	}
 
-	mustCarpctl(t, h1, "-g", "carp", "carpdemote", "5")
-	if got := mustCarpctl(t, h1, "-g", "carp"); got != "carp: carp demote count 5\n" {
-		t.Errorf("h1 group: %q", got)
-	}
-	if got := mustCarpctl(t, h2, "-g", "carp"); got != "carp: carp demote count 0\n" {
-		t.Errorf("h2 group (another host): %q", got)
-	}
-	if got := mustCarpctl(t, h1, "--json", "carp0"); !strings.Contains(got, `"demote": 5`) {
-		t.Errorf("h1 worker does not see the group demotion: %s", got)
-	}
-
 	// A crash of the MASTER's worker: its macvlan still holds the virtual
 	// address. The keeper must withdraw it, then restart the worker.
 	waitMaster(t, dir1)
@@ -141,6 +130,18 @@ func TestWorkersPerNamespace(t *testing.T) {
 	}
 	log, _ := os.ReadFile(filepath.Join(dir1, "carp0.log"))
 	t.Logf("keeper log:\n%s", log)
+
+	// Group demotion is per host: h1's workers see it, h2's do not.
+	mustCarpctl(t, h1, "-g", "carp", "carpdemote", "5")
+	if got := mustCarpctl(t, h1, "-g", "carp"); got != "carp: carp demote count 5\n" {
+		t.Errorf("h1 group: %q", got)
+	}
+	if got := mustCarpctl(t, h2, "-g", "carp"); got != "carp: carp demote count 0\n" {
+		t.Errorf("h2 group (another host): %q", got)
+	}
+	if got := mustCarpctl(t, h1, "--json", "carp0"); !strings.Contains(got, `"demote": 5`) {
+		t.Errorf("h1 worker does not see the group demotion: %s", got)
+	}
 
 	// destroy ends worker and keeper; the interface is gone.
 	mustCarpctl(t, h1, "carp0", "destroy")
