@@ -86,7 +86,14 @@ var stmtParser = participle.MustBuild[Statement](
 // returns the line of the offending token.
 // The third result is the index of the offending token (how many tokens
 // were accepted before it).
-func parseTokens(toks []Token, endLine int, file string) (*Statement, int, int, bool) {
+func parseTokens(toks []Token, endLine int, file string) (st *Statement, line, at int, ok bool) {
+	defer func() {
+		// participle panics on grammar branches that match nothing; treat
+		// that, should an input ever reach it, as a syntax error.
+		if recover() != nil {
+			st, line, at, ok = nil, endLine, len(toks), false
+		}
+	}()
 	lt := ltPool.Get().(*[]lexer.Token)
 	defer ltPool.Put(lt)
 	*lt = (*lt)[:0]
@@ -99,9 +106,9 @@ func parseTokens(toks []Token, endLine int, file string) (*Statement, int, int, 
 	if err != nil {
 		return nil, endLine, 0, false
 	}
-	st, err := stmtParser.ParseFromLexer(pl)
+	st, err = stmtParser.ParseFromLexer(pl)
 	if err != nil {
-		line, at := endLine, len(toks)
+		line, at = endLine, len(toks)
 		if pe, ok := err.(participle.Error); ok {
 			if pos := pe.Position(); pos.Line > 0 {
 				line, at = pos.Line, pos.Offset
