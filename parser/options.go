@@ -155,15 +155,7 @@ func (p *parser) option(o *Option, s stmt) {
 		p.stateDefSet = true
 		p.stateDefs = o.StateDefaults
 	case o.Syncookies != nil:
-		switch o.Syncookies.Mode {
-		case "never", "adaptive", "always":
-		default:
-			p.errorAt(s.file, line, "illegal value for syncookies")
-			return
-		}
-		if p.verbose() {
-			p.stdout("set syncookies " + o.Syncookies.Mode + "\n")
-		}
+		p.setSyncookies(o.Syncookies, s)
 	}
 }
 
@@ -172,7 +164,8 @@ func (p *parser) setTimeout(t *NamedValue, file string) bool {
 		p.errorAt(file, t.Pos.Line, "only positive values permitted")
 		return false
 	}
-	if rules.TimeoutIndex(t.Name) < 0 {
+	if rules.TimeoutIndex(strings.ToLower(t.Name)) < 0 {
+		p.stderr("pfctl: Bad timeout name.\n")
 		p.errorAt(file, t.Pos.Line, "unknown timeout "+t.Name)
 		return false
 	}
@@ -187,7 +180,8 @@ func (p *parser) setLimit(l *NamedValue, file string) bool {
 		p.errorAt(file, l.Pos.Line, "only positive values permitted")
 		return false
 	}
-	if !limits[l.Name] {
+	if !limits[strings.ToLower(l.Name)] {
+		p.stderr("pfctl: Bad pool name.\n")
 		p.errorAt(file, l.Pos.Line, fmt.Sprintf("unable to set limit %s %d", l.Name, l.Value))
 		return false
 	}
@@ -233,4 +227,63 @@ func (p *parser) setSkip(ifs *Interface, s stmt) {
 	if errs > 0 {
 		p.errorAt(s.file, s.endLine, "error setting skip interface(s)")
 	}
+}
+
+// setSyncookies is set syncookies never|always|adaptive [(start n%, end
+// m%)] (pfctl_set_syncookies).
+func (p *parser) setSyncookies(sc *Syncookies, s stmt) {
+	line := s.endLine
+	switch sc.Mode {
+	case "never", "adaptive", "always":
+	default:
+		p.errorAt(s.file, line, "illegal value for syncookies")
+		return
+	}
+	var hi, lo float64
+	for _, o := range sc.Opts {
+		v, rest := strtod(o.Value)
+		if rest != "%" {
+			p.syntaxError(s.file, line, 0)
+			return
+		}
+		if v <= 0 || v > 100 {
+			p.errorAt(s.file, line, "illegal percentage value")
+			return
+		}
+		switch o.Name {
+		case "start":
+			hi = v
+		case "end":
+			lo = v
+		default:
+			p.errorAt(s.file, line, "illegal syncookie option")
+			return
+		}
+	}
+	if sc.Opts != nil {
+		if sc.Mode != "adaptive" {
+			p.stderr("pfctl: syncookies start/end only apply to adaptive\n")
+			p.errorAt(s.file, line, "error setting syncookies")
+			return
+		}
+		if hi == 0 {
+			hi = 25
+		}
+		if lo == 0 {
+			lo = hi / 2
+		}
+		if lo >= hi {
+			p.stderr("pfctl: start must be higher than end\n")
+			p.errorAt(s.file, line, "error setting syncookies")
+			return
+		}
+	}
+	if !p.verbose() {
+		return
+	}
+	if sc.Mode == "adaptive" && sc.Opts != nil {
+		p.stdout(fmt.Sprintf("set syncookies adaptive (start %d%%, end %d%%)\n", uint32(hi), uint32(lo)))
+		return
+	}
+	p.stdout("set syncookies " + sc.Mode + "\n")
 }

@@ -22,7 +22,7 @@ func TestCheck(t *testing.T) {
 		{"ok, carp and pfsync keep state with no-sync", "pass quick on { sis2 } proto pfsync keep state (no-sync)\npass on { sis0 sis1 } proto carp keep state\n", 1, nil,
 			"pass quick on sis2 proto pfsync all keep state (no-sync)\npass on sis0 proto carp all\npass on sis1 proto carp all\n"},
 		{"ok, -vv numbers rules", "block all\nanchor foo {\n pass\n}\n", 2, nil,
-			"@0 block drop all\n@1 anchor \"foo\" all {\n  @0 pass all flags S/SA\n}\n"},
+			"@0 block drop all\n@1 anchor \"foo\" all {\n@0 pass all flags S/SA\n}\n"},
 		{"ok, -D overrides the file's macro", "ext = \"em0\"\nblock on $ext\n", 1, []string{"ext=em1"},
 			"ext = \"em0\"\nblock drop on em1 all\n"},
 		{"ok, address family from the addresses", "pass from { 10.0.0.1, ::1 } to any\n", 1, nil,

@@ -182,7 +182,11 @@ func PrintQueue(w *strings.Builder, q *Queue) {
 // followed by their rules in braces, two blanks of indent per level.
 func PrintRuleset(w *strings.Builder, rs *Ruleset, depth int, verbose bool) {
 	for _, r := range rs.Rules {
-		indent(w, depth)
+		if !verbose {
+			// pfctl indents nested rules with -v but not with -vv
+			// (pfctl_load_rule); closing braces are always indented.
+			indent(w, depth)
+		}
 		call := ""
 		if r.Anchor != nil {
 			call = r.Anchor.Call
