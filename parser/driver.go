@@ -295,6 +295,8 @@ func (p *parser) statement(s stmt, top bool) {
 		}
 	}()
 	switch {
+	case st.Include != nil && !top:
+		p.includeInAnchor(st.Include.File, s)
 	case st.Include != nil:
 		if err := p.lex.pushFile(st.Include.File); err != nil {
 			p.stderr(fmt.Sprintf("pfctl: pushfile: %s: %s\n", st.Include.File, errText(err)))
@@ -422,4 +424,35 @@ func errText(err error) string {
 		s = strings.ToUpper(s[:1]) + s[1:]
 	}
 	return s
+}
+
+// includeInAnchor reads an included file in place, inside an inline
+// anchor's braces, so that its rules land in that anchor.
+func (p *parser) includeInAnchor(name string, s stmt) {
+	data, err := p.cfg.ReadFile(name)
+	if err == nil && p.depth+len(p.lex.files) >= maxFiles {
+		err = fmt.Errorf("too many levels of include")
+	}
+	if err != nil {
+		p.stderr(fmt.Sprintf("pfctl: pushfile: %s: %s\n", name, errText(err)))
+		p.errorAt(s.file, s.endLine, "failed to include file "+name)
+		return
+	}
+	saved := p.lex
+	sub := newLexer(name, data, saved.macros, saved.errf, saved.stderr)
+	sub.readFile = saved.readFile
+	p.lex = sub
+	p.tokBuf = nil // the caller still holds the enclosing statement's tokens
+	for {
+		st, ok := p.next()
+		if !ok {
+			break
+		}
+		if len(st.toks) > 0 {
+			p.statement(st, false)
+		}
+		p.shift(1)
+	}
+	p.lex = saved
+	p.tokBuf = nil
 }
