@@ -1,0 +1,458 @@
+// Package ctnat writes the ctnetlink messages that create and update
+// conntrack entries with what github.com/ti-mo/conntrack does not marshal:
+// the NAT bindings CTA_NAT_SRC and CTA_NAT_DST (the only way to create a
+// translated entry), the TCP flags with their masks, the zone and the
+// labels with their mask. Reading (events, dumps) stays with ti-mo; FromFlow
+// turns its Flow into an Entry.
+//
+// Attribute numbers are those of include/uapi/linux/netfilter/
+// nfnetlink_conntrack.h. The layout of a create request:
+//
+//	IPCTNL_MSG_CT_NEW, NLM_F_CREATE|NLM_F_EXCL
+//	├─ CTA_TUPLE_ORIG  (nested) ─ CTA_TUPLE_IP { CTA_IP_V4_SRC, _DST } / CTA_TUPLE_PROTO { NUM, SRC_PORT, DST_PORT | ICMP_* }
+//	├─ CTA_TUPLE_REPLY (nested) ─ the inverse of the original tuple: the kernel applies the NAT
+//	├─ CTA_STATUS, CTA_TIMEOUT, CTA_MARK, CTA_ZONE
+//	├─ CTA_PROTOINFO ─ CTA_PROTOINFO_TCP { STATE, WSCALE_ORIGINAL, WSCALE_REPLY, FLAGS_ORIGINAL, FLAGS_REPLY }
+//	├─ CTA_NAT_SRC / CTA_NAT_DST ─ { CTA_NAT_V4_MINIP, _MAXIP | V6_*, CTA_NAT_PROTO { PORT_MIN, PORT_MAX } }
+//	└─ CTA_LABELS, CTA_LABELS_MASK
+package ctnat
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/mdlayher/netlink"
+	"github.com/ti-mo/conntrack"
+	"github.com/ti-mo/netfilter"
+	"golang.org/x/sys/unix"
+)
+
+// Attribute numbers (nfnetlink_conntrack.h).
+const (
+	ctaTupleOrig  = 1
+	ctaTupleReply = 2
+	ctaStatus     = 3
+	ctaProtoInfo  = 4
+	ctaNATSrc     = 6
+	ctaTimeout    = 7
+	ctaMark       = 8
+	ctaNATDst     = 13
+	ctaZone       = 18
+	ctaLabels     = 22
+	ctaLabelsMask = 23
+
+	ctaTupleIP    = 1
+	ctaTupleProto = 2
+
+	ctaIPv4Src = 1
+	ctaIPv4Dst = 2
+	ctaIPv6Src = 3
+	ctaIPv6Dst = 4
+
+	ctaProtoNum        = 1
+	ctaProtoSrcPort    = 2
+	ctaProtoDstPort    = 3
+	ctaProtoICMPID     = 4
+	ctaProtoICMPType   = 5
+	ctaProtoICMPCode   = 6
+	ctaProtoICMPv6ID   = 7
+	ctaProtoICMPv6Type = 8
+	ctaProtoICMPv6Code = 9
+
+	ctaProtoInfoTCP         = 1
+	ctaProtoInfoTCPState    = 1
+	ctaProtoInfoTCPWScaleO  = 2
+	ctaProtoInfoTCPWScaleR  = 3
+	ctaProtoInfoTCPFlagsO   = 4
+	ctaProtoInfoTCPFlagsR   = 5
+	ctaNATV4MinIP           = 1
+	ctaNATV4MaxIP           = 2
+	ctaNATProto             = 3
+	ctaNATV6MinIP           = 4
+	ctaNATV6MaxIP           = 5
+	ctaProtoNATPortMin      = 1
+	ctaProtoNATPortMax      = 2
+	ipctnlMsgCtNew          = 0
+	ipctnlMsgCtDelete       = 2
+	ipsExpectedAndInternals = 0x1 | 0x8 | 0x200 | 0x800 | 0x1000
+)
+
+// Status bits of a conntrack entry (IPS_* in nf_conntrack_common.h).
+const (
+	StatusExpected  = 0x0001
+	StatusSeenReply = 0x0002
+	StatusAssured   = 0x0004
+	StatusConfirmed = 0x0008
+	StatusSrcNAT    = 0x0010
+	StatusDstNAT    = 0x0020
+)
+
+// TCP states of conntrack (TCP_CONNTRACK_* in nf_conntrack_tcp.h).
+const (
+	TCPNone = iota
+	TCPSynSent
+	TCPSynRecv
+	TCPEstablished
+	TCPFinWait
+	TCPCloseWait
+	TCPLastAck
+	TCPTimeWait
+	TCPClose
+	TCPSynSent2
+)
+
+// Per-direction TCP flags (IP_CT_TCP_FLAG_* in nf_conntrack_tcp.h).
+const (
+	TCPFlagWindowScale = 0x01
+	TCPFlagSackPerm    = 0x02
+	TCPFlagCloseInit   = 0x04
+	TCPFlagBeLiberal   = 0x08
+)
+
+// Tuple is one direction of a connection (CTA_TUPLE_*): addresses, the
+// layer-4 protocol and its identifiers. For ICMP and ICMPv6 the ports are
+// unused and ICMPID, ICMPType and ICMPCode hold the query.
+type Tuple struct {
+	Src, Dst         netip.Addr
+	Proto            uint8
+	SrcPort, DstPort uint16
+	ICMPID           uint16
+	ICMPType         uint8
+	ICMPCode         uint8
+}
+
+// IsICMP reports whether t is an ICMP or ICMPv6 tuple.
+func (t Tuple) IsICMP() bool {
+	return t.Proto == unix.IPPROTO_ICMP || t.Proto == unix.IPPROTO_ICMPV6
+}
+
+// Invert returns the tuple of the other direction, as the kernel's
+// nf_ct_invert_tuple does (an echo request's reply is an echo reply).
+func (t Tuple) Invert() Tuple {
+	r := Tuple{Src: t.Dst, Dst: t.Src, Proto: t.Proto, SrcPort: t.DstPort, DstPort: t.SrcPort, ICMPID: t.ICMPID, ICMPCode: t.ICMPCode, ICMPType: t.ICMPType}
+	if t.IsICMP() {
+		r.ICMPType = invertICMP(t.Proto, t.ICMPType)
+	}
+	return r
+}
+
+func invertICMP(proto, typ uint8) uint8 {
+	if proto == unix.IPPROTO_ICMP {
+		switch typ {
+		case 8:
+			return 0
+		case 0:
+			return 8
+		case 13:
+			return 14
+		case 14:
+			return 13
+		case 15:
+			return 16
+		case 16:
+			return 15
+		case 17:
+			return 18
+		case 18:
+			return 17
+		}
+		return typ
+	}
+	switch typ {
+	case 128:
+		return 129
+	case 129:
+		return 128
+	}
+	return typ
+}
+
+// String prints t as conntrack(8) does, roughly.
+func (t Tuple) String() string {
+	if t.IsICMP() {
+		return fmt.Sprintf("proto=%d src=%s dst=%s type=%d code=%d id=%d", t.Proto, t.Src, t.Dst, t.ICMPType, t.ICMPCode, t.ICMPID)
+	}
+	return fmt.Sprintf("proto=%d src=%s dst=%s sport=%d dport=%d", t.Proto, t.Src, t.Dst, t.SrcPort, t.DstPort)
+}
+
+// TCP is CTA_PROTOINFO_TCP: the state and, per direction, the window
+// scale and the IP_CT_TCP_FLAG_* flags. On write each flag byte goes
+// with a mask byte that says which bits to set; the kernel exports flags
+// with mask 0.
+type TCP struct {
+	State                   uint8
+	WScaleOrig, WScaleReply uint8
+	FlagsOrig, FlagsReply   uint8
+	MaskOrig, MaskReply     uint8
+}
+
+// NAT is a single-address, single-port NAT binding (CTA_NAT_SRC or
+// CTA_NAT_DST); a zero Port keeps the port.
+type NAT struct {
+	Addr netip.Addr
+	Port uint16
+}
+
+// Entry is a conntrack entry as this project reads and writes it.
+type Entry struct {
+	Orig, Reply Tuple
+	Zone        uint16
+	Status      uint32 // Status* bits
+	Timeout     uint32 // seconds left; required on create
+	Mark        uint32
+	Labels      []byte // 16 bytes when the entry has labels
+	TCP         *TCP   // nil for other protocols, or when an event lacks it
+	ID          uint32 // the kernel's CTA_ID, read only
+
+	// Only for Create: the translations the kernel sets up, so that it
+	// computes the reply tuple and the NAT status bits itself.
+	SNAT, DNAT *NAT
+}
+
+// FromFlow converts a ti-mo Flow to an Entry.
+func FromFlow(f *conntrack.Flow) Entry {
+	e := Entry{
+		Orig:    fromTuple(f.TupleOrig),
+		Reply:   fromTuple(f.TupleReply),
+		Zone:    f.Zone,
+		Status:  uint32(f.Status),
+		Timeout: f.Timeout,
+		Mark:    f.Mark,
+		ID:      f.ID,
+	}
+	if len(f.Labels) > 0 {
+		e.Labels = append([]byte(nil), f.Labels...)
+	}
+	if t := f.ProtoInfo.TCP; t != nil {
+		e.TCP = &TCP{
+			State:      t.State,
+			WScaleOrig: t.OriginalWindowScale, WScaleReply: t.ReplyWindowScale,
+			FlagsOrig: uint8(t.OriginalFlags >> 8), FlagsReply: uint8(t.ReplyFlags >> 8),
+		}
+	}
+	return e
+}
+
+func fromTuple(t conntrack.Tuple) Tuple {
+	return Tuple{
+		Src: t.IP.SourceAddress, Dst: t.IP.DestinationAddress,
+		Proto:   t.Proto.Protocol,
+		SrcPort: t.Proto.SourcePort, DstPort: t.Proto.DestinationPort,
+		ICMPID: t.Proto.ICMPID, ICMPType: t.Proto.ICMPType, ICMPCode: t.Proto.ICMPCode,
+	}
+}
+
+// ToFlow returns the tuples of e as a ti-mo Flow, enough for Delete.
+func ToFlow(e Entry) conntrack.Flow {
+	var f conntrack.Flow
+	f.TupleOrig, f.TupleReply, f.Zone = toTuple(e.Orig), toTuple(e.Reply), e.Zone
+	return f
+}
+
+func toTuple(t Tuple) conntrack.Tuple {
+	var c conntrack.Tuple
+	c.IP.SourceAddress, c.IP.DestinationAddress = t.Src, t.Dst
+	c.Proto.Protocol, c.Proto.SourcePort, c.Proto.DestinationPort = t.Proto, t.SrcPort, t.DstPort
+	c.Proto.ICMPv4, c.Proto.ICMPv6 = t.Proto == unix.IPPROTO_ICMP, t.Proto == unix.IPPROTO_ICMPV6
+	c.Proto.ICMPID, c.Proto.ICMPType, c.Proto.ICMPCode = t.ICMPID, t.ICMPType, t.ICMPCode
+	return c
+}
+
+var errFamily = errors.New("ctnat: tuple addresses of mixed or unknown family")
+
+func family(t Tuple) (netfilter.ProtoFamily, error) {
+	switch {
+	case t.Src.Is4() && t.Dst.Is4():
+		return netfilter.ProtoIPv4, nil
+	case t.Src.Is6() && t.Dst.Is6():
+		return netfilter.ProtoIPv6, nil
+	}
+	return 0, errFamily
+}
+
+func u8(typ uint16, v uint8) netfilter.Attribute {
+	return netfilter.Attribute{Type: typ, Data: []byte{v}}
+}
+
+func be16(typ uint16, v uint16) netfilter.Attribute {
+	return netfilter.Attribute{Type: typ, Data: netfilter.Uint16Bytes(v)}
+}
+
+func be32(typ uint16, v uint32) netfilter.Attribute {
+	return netfilter.Attribute{Type: typ, Data: netfilter.Uint32Bytes(v)}
+}
+
+func nested(typ uint16, children ...netfilter.Attribute) netfilter.Attribute {
+	return netfilter.Attribute{Type: typ, Nested: true, Children: children}
+}
+
+func tupleAttr(typ uint16, t Tuple) netfilter.Attribute {
+	var ip netfilter.Attribute
+	if t.Src.Is4() {
+		ip = nested(ctaTupleIP,
+			netfilter.Attribute{Type: ctaIPv4Src, Data: t.Src.AsSlice()},
+			netfilter.Attribute{Type: ctaIPv4Dst, Data: t.Dst.AsSlice()})
+	} else {
+		ip = nested(ctaTupleIP,
+			netfilter.Attribute{Type: ctaIPv6Src, Data: t.Src.AsSlice()},
+			netfilter.Attribute{Type: ctaIPv6Dst, Data: t.Dst.AsSlice()})
+	}
+	proto := []netfilter.Attribute{u8(ctaProtoNum, t.Proto)}
+	switch t.Proto {
+	case unix.IPPROTO_ICMP:
+		proto = append(proto, be16(ctaProtoICMPID, t.ICMPID), u8(ctaProtoICMPType, t.ICMPType), u8(ctaProtoICMPCode, t.ICMPCode))
+	case unix.IPPROTO_ICMPV6:
+		proto = append(proto, be16(ctaProtoICMPv6ID, t.ICMPID), u8(ctaProtoICMPv6Type, t.ICMPType), u8(ctaProtoICMPv6Code, t.ICMPCode))
+	default:
+		proto = append(proto, be16(ctaProtoSrcPort, t.SrcPort), be16(ctaProtoDstPort, t.DstPort))
+	}
+	return nested(typ, ip, nested(ctaTupleProto, proto...))
+}
+
+func natAttr(typ uint16, n NAT) netfilter.Attribute {
+	var c []netfilter.Attribute
+	if n.Addr.Is4() {
+		c = append(c, netfilter.Attribute{Type: ctaNATV4MinIP, Data: n.Addr.AsSlice()},
+			netfilter.Attribute{Type: ctaNATV4MaxIP, Data: n.Addr.AsSlice()})
+	} else {
+		c = append(c, netfilter.Attribute{Type: ctaNATV6MinIP, Data: n.Addr.AsSlice()},
+			netfilter.Attribute{Type: ctaNATV6MaxIP, Data: n.Addr.AsSlice()})
+	}
+	if n.Port != 0 {
+		c = append(c, nested(ctaNATProto, be16(ctaProtoNATPortMin, n.Port), be16(ctaProtoNATPortMax, n.Port)))
+	}
+	return nested(typ, c...)
+}
+
+func tcpAttr(t TCP) netfilter.Attribute {
+	c := []netfilter.Attribute{u8(ctaProtoInfoTCPState, t.State)}
+	if t.MaskOrig != 0 || t.MaskReply != 0 {
+		c = append(c,
+			netfilter.Attribute{Type: ctaProtoInfoTCPFlagsO, Data: []byte{t.FlagsOrig, t.MaskOrig}},
+			netfilter.Attribute{Type: ctaProtoInfoTCPFlagsR, Data: []byte{t.FlagsReply, t.MaskReply}})
+	}
+	// The kernel applies the scales only when both are present and both
+	// directions have IP_CT_TCP_FLAG_WINDOW_SCALE after the flags above.
+	if t.FlagsOrig&t.MaskOrig&TCPFlagWindowScale != 0 && t.FlagsReply&t.MaskReply&TCPFlagWindowScale != 0 {
+		c = append(c, u8(ctaProtoInfoTCPWScaleO, t.WScaleOrig), u8(ctaProtoInfoTCPWScaleR, t.WScaleReply))
+	}
+	return nested(ctaProtoInfo, nested(ctaProtoInfoTCP, c...))
+}
+
+// Marshal builds the ctnetlink request for e: a create (the reply tuple
+// is sent as the inverse of the original and the kernel translates it
+// through SNAT and DNAT) or an update (tuples identify the entry; NAT
+// and status are not changeable and not sent).
+func Marshal(e Entry, create bool) (netlink.Message, error) {
+	fam, err := family(e.Orig)
+	if err != nil {
+		return netlink.Message{}, err
+	}
+	attrs := []netfilter.Attribute{tupleAttr(ctaTupleOrig, e.Orig)}
+	flags := netlink.Request | netlink.Acknowledge
+	if create {
+		flags |= netlink.Create | netlink.Excl
+		if e.Timeout == 0 {
+			return netlink.Message{}, errors.New("ctnat: create needs a timeout")
+		}
+		attrs = append(attrs, tupleAttr(ctaTupleReply, e.Orig.Invert()))
+		if s := e.Status &^ ipsExpectedAndInternals &^ (StatusSrcNAT | StatusDstNAT); s != 0 {
+			attrs = append(attrs, be32(ctaStatus, s))
+		}
+		if e.Zone != 0 {
+			attrs = append(attrs, be16(ctaZone, e.Zone))
+		}
+		if e.SNAT != nil {
+			attrs = append(attrs, natAttr(ctaNATSrc, *e.SNAT))
+		}
+		if e.DNAT != nil {
+			attrs = append(attrs, natAttr(ctaNATDst, *e.DNAT))
+		}
+	} else if e.Zone != 0 {
+		attrs = append(attrs, be16(ctaZone, e.Zone))
+	}
+	if e.Timeout != 0 {
+		attrs = append(attrs, be32(ctaTimeout, e.Timeout))
+	}
+	if e.TCP != nil {
+		attrs = append(attrs, tcpAttr(*e.TCP))
+	}
+	if e.Mark != 0 {
+		attrs = append(attrs, be32(ctaMark, e.Mark))
+	}
+	if len(e.Labels) > 0 {
+		mask := make([]byte, len(e.Labels))
+		for i := range mask {
+			mask[i] = 0xff
+		}
+		attrs = append(attrs, netfilter.Attribute{Type: ctaLabels, Data: e.Labels},
+			netfilter.Attribute{Type: ctaLabelsMask, Data: mask})
+	}
+	return netfilter.MarshalNetlink(netfilter.Header{
+		SubsystemID: netfilter.NFSubsysCTNetlink,
+		MessageType: netfilter.MessageType(ipctnlMsgCtNew),
+		Family:      fam,
+		Flags:       flags,
+	}, attrs)
+}
+
+// MarshalDelete builds the request that deletes the entry with e's
+// original tuple (and zone).
+func MarshalDelete(e Entry) (netlink.Message, error) {
+	fam, err := family(e.Orig)
+	if err != nil {
+		return netlink.Message{}, err
+	}
+	attrs := []netfilter.Attribute{tupleAttr(ctaTupleOrig, e.Orig)}
+	if e.Zone != 0 {
+		attrs = append(attrs, be16(ctaZone, e.Zone))
+	}
+	return netfilter.MarshalNetlink(netfilter.Header{
+		SubsystemID: netfilter.NFSubsysCTNetlink,
+		MessageType: netfilter.MessageType(ipctnlMsgCtDelete),
+		Family:      fam,
+		Flags:       netlink.Request | netlink.Acknowledge,
+	}, attrs)
+}
+
+// Conn writes entries through its own netfilter socket.
+type Conn struct{ c *netfilter.Conn }
+
+// Dial opens a ctnetlink socket in the caller's network namespace.
+func Dial() (*Conn, error) {
+	c, err := netfilter.Dial(nil)
+	if err != nil {
+		return nil, fmt.Errorf("ctnat: dial: %w", err)
+	}
+	return &Conn{c: c}, nil
+}
+
+// Create creates e; the error wraps the kernel's errno (unix.EEXIST …).
+func (c *Conn) Create(e Entry) error { return c.do(e, true) }
+
+// Update changes the timeout, TCP state and flags, mark and labels of the
+// entry with e's original tuple.
+func (c *Conn) Update(e Entry) error { return c.do(e, false) }
+
+// Delete removes the entry with e's original tuple.
+func (c *Conn) Delete(e Entry) error {
+	m, err := MarshalDelete(e)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Query(m)
+	return err
+}
+
+func (c *Conn) do(e Entry, create bool) error {
+	m, err := Marshal(e, create)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Query(m)
+	return err
+}
+
+// Close closes the socket.
+func (c *Conn) Close() error { return c.c.Close() }
