@@ -186,7 +186,7 @@ func (p *parser) antispoof(a *Antispoof, s stmt) {
 				h = p.ifaLookup(i.n.name, 0)
 			}
 			if h != nil {
-				p.expandRule(mk(), false, &ruleParts{dstHosts: h}, nil, nil, nil, nil, file, line)
+				p.expandRule(mk(), false, &ruleParts{srcHosts: h}, nil, nil, nil, nil, file, line)
 			}
 		}
 	}
