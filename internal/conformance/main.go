@@ -34,12 +34,21 @@ func main() {
 	verbose := flag.Bool("v", false, "print the full diff of each failure")
 	only := flag.String("run", "", "only run tests whose name matches this regexp")
 	flag.Parse()
+	if *corpus == "" {
+		*corpus = "../shared/conformance/pfctl"
+	}
 	absBin, err := filepath.Abs(*bin)
 	if err != nil {
 		fatal(err)
 	}
+	if _, err := os.Stat(absBin); err != nil {
+		fatal(fmt.Errorf("%w (build it with: go build -o bin/pfconf ./cmd/pfconf)", err))
+	}
 	dir, err := filepath.Abs(*corpus)
 	if err != nil {
+		fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
 		fatal(err)
 	}
 	var re *regexp.Regexp
