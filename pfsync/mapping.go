@@ -515,7 +515,6 @@ func Merge(e ctnat.Entry, src, dst StatePeer) (ctnat.Entry, int, error) {
 		return e, stale, nil
 	}
 	n := e
-	n.SNAT, n.DNAT = nil, nil
 	switch e.Orig.Proto {
 	case unix.IPPROTO_TCP:
 		t, err := ImportTCP(src, dst, false)

@@ -1,0 +1,696 @@
+package pfsync
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"carpfw/internal/ctnat"
+)
+
+// Engine is the pure part of the worker: what to send for each conntrack
+// event and what to write to conntrack for each received packet
+// (reference §2.1–§2.4, §2.7). It owns the (creatorid, id) ↔ entry map
+// and the send queue, and has no sockets, goroutines or clock: every
+// method takes the time, and the worker executes the returned Ops and
+// sends the packets Flush and BulkNext build. Methods must be called from
+// one goroutine.
+type Engine struct {
+	CreatorID uint32 // pf_status.hostid: random per worker start
+	MaxUpd    int    // TCP updates of one state collapsed before a send
+	MTU       int    // largest pfsync frame (IP payload) to build
+	Stats     Stats
+
+	byKey   map[Key]*tracked
+	byRef   map[Ref]*tracked
+	nextID  uint64
+	queue   []*tracked
+	dels    []Ref
+	reqs    []Ref
+	hold    bool
+	urgent  bool
+	bulk    *bulkSend
+	bulkRef []Ref
+}
+
+// pending is the record queued for a state (OpenBSD's sync_state).
+type pending uint8
+
+const (
+	pendNone pending = iota
+	pendIns
+	pendUpdC
+	pendUpd
+)
+
+// tracked is one synced conntrack entry.
+type tracked struct {
+	e         ctnat.Entry
+	ref       Ref
+	local     bool // created by this host's traffic
+	announced bool // peers know it: INS sent, or it came from a peer
+	q         pending
+	ext       bool // send a LinuxExt with the next record
+	updates   int
+	v         view
+	lastRx    time.Time // last update applied from a peer
+	added     time.Time
+	pollT     uint32 // remaining timeout at the last reconciliation
+	polled    time.Time
+}
+
+// view is what an update carries: when it has not changed, a conntrack
+// event (such as the echo of our own write) sends nothing.
+type view struct {
+	src, dst, class uint8
+	mark            uint32
+	labels          [16]byte
+}
+
+func viewOf(e ctnat.Entry) view {
+	s, d, c := Peers(e)
+	v := view{src: s.State, dst: d.State, class: c, mark: e.Mark}
+	copy(v.labels[:], e.Labels)
+	return v
+}
+
+// CTEvent is the kind of a conntrack event.
+type CTEvent uint8
+
+// Conntrack event kinds (NFNLGRP_CONNTRACK_NEW, _UPDATE, _DESTROY).
+const (
+	CTNew CTEvent = iota
+	CTUpdate
+	CTDestroy
+)
+
+// OpKind is what an Op asks of conntrack.
+type OpKind uint8
+
+// Kernel operations.
+const (
+	OpCreate OpKind = iota // create; on EEXIST update instead
+	OpUpdate               // update; on ENOENT create instead
+	OpDelete
+)
+
+// Op is one ctnetlink write the worker performs for the engine.
+type Op struct {
+	Kind  OpKind
+	Entry ctnat.Entry
+}
+
+// NewEngine returns an engine for creator id creator whose state ids
+// start at now's Unix time << 32, as pf's do, so a restarted worker does
+// not reuse ids.
+func NewEngine(creator uint32, now time.Time) *Engine {
+	return &Engine{
+		CreatorID: creator,
+		MaxUpd:    DefaultMaxUpd,
+		MTU:       1500 - 20,
+		byKey:     map[Key]*tracked{},
+		byRef:     map[Ref]*tracked{},
+		nextID:    uint64(now.Unix()) << 32,
+		Stats:     Stats{CreatorID: creator},
+	}
+}
+
+// Len returns the number of tracked states and how many are local.
+func (g *Engine) Len() (all, local int) {
+	for _, t := range g.byKey {
+		if t.local {
+			local++
+		}
+	}
+	return len(g.byKey), local
+}
+
+// Lookup returns the reference of the entry with key k.
+func (g *Engine) Lookup(k Key) (Ref, bool) {
+	if t := g.byKey[k]; t != nil {
+		return t.ref, true
+	}
+	return Ref{}, false
+}
+
+// Urgent reports (and clears) whether something queued must go out now
+// rather than at the next flush tick: maxupd reached, a reply to an
+// update request, a state a peer updated less than 2 s ago.
+func (g *Engine) Urgent() bool {
+	u := g.urgent
+	g.urgent = false
+	return u
+}
+
+// Hold keeps local states from being announced (while the bulk update
+// is pending, so that states the peer knows are adopted rather than
+// announced twice); releasing queues INS for those still unannounced.
+func (g *Engine) Hold(on bool) {
+	g.hold = on
+	if on {
+		return
+	}
+	for _, t := range g.byKey {
+		if t.local && !t.announced && t.q == pendNone {
+			g.enqueue(t, pendIns)
+		}
+	}
+}
+
+func (g *Engine) add(e ctnat.Entry, ref Ref, local bool, now time.Time) *tracked {
+	t := &tracked{e: e, ref: ref, local: local, added: now, v: viewOf(e)}
+	g.byKey[KeyOf(e)] = t
+	g.byRef[ref] = t
+	return t
+}
+
+func (g *Engine) forget(t *tracked) {
+	delete(g.byKey, KeyOf(t.e))
+	if g.byRef[t.ref] == t {
+		delete(g.byRef, t.ref)
+	}
+	if t.q != pendNone {
+		t.q = pendNone
+		g.queue = slices.DeleteFunc(g.queue, func(x *tracked) bool { return x == t })
+	}
+}
+
+func (g *Engine) enqueue(t *tracked, p pending) {
+	if t.q == pendNone {
+		g.queue = append(g.queue, t)
+	}
+	t.q = p
+}
+
+// Local feeds one conntrack event (reference §2.1): a new syncable entry
+// gets a (creatorid, id) and an INS; a change of what pfsync carries
+// queues an UPD_C (TCP updates past maxupd, or of a state a peer touched
+// within 2 s, make the flush urgent); a destroyed entry gets a DEL_C,
+// unless its INS never left.
+func (g *Engine) Local(kind CTEvent, e ctnat.Entry, now time.Time) {
+	g.Stats.Events++
+	g.local(kind, e, now)
+}
+
+func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
+	t := g.byKey[KeyOf(e)]
+	if kind == CTDestroy {
+		if t == nil {
+			return
+		}
+		g.forget(t)
+		if t.announced {
+			g.dels = append(g.dels, t.ref)
+		}
+		return
+	}
+	if t == nil {
+		if Syncable(e) != nil {
+			g.Stats.NoSync++
+			return
+		}
+		t = g.add(e, Ref{CreatorID: g.CreatorID, ID: g.nextID}, true, now)
+		g.nextID++
+		t.ext = exportExt(e, t.ref) != nil
+		if !g.hold {
+			g.enqueue(t, pendIns)
+		}
+		return
+	}
+	mergeEvent(&t.e, e)
+	g.changed(t, now)
+}
+
+// mergeEvent takes what an event carries over the known entry: update
+// events lack what did not change (protoinfo, labels).
+func mergeEvent(old *ctnat.Entry, e ctnat.Entry) {
+	snat, dnat, tcp, labels := old.SNAT, old.DNAT, old.TCP, old.Labels
+	*old = e
+	old.SNAT, old.DNAT = snat, dnat
+	if e.TCP == nil {
+		old.TCP = tcp
+	}
+	if e.Labels == nil {
+		old.Labels = labels
+	}
+}
+
+// changed queues an update of t if what pfsync carries changed.
+func (g *Engine) changed(t *tracked, now time.Time) {
+	nv := viewOf(t.e)
+	if nv == t.v {
+		return
+	}
+	if nv.mark != t.v.mark || nv.labels != t.v.labels {
+		t.ext = true
+	}
+	t.v = nv
+	g.update(t, now)
+}
+
+// update queues the compressed update of t (pfsync_update_state).
+func (g *Engine) update(t *tracked, now time.Time) {
+	switch t.q {
+	case pendIns, pendUpd:
+		return // the queued full state is built at flush time
+	case pendUpdC:
+		if t.e.Orig.Proto == unix.IPPROTO_TCP {
+			t.updates++
+			if g.MaxUpd > 0 && t.updates >= g.MaxUpd {
+				g.urgent = true
+			}
+		}
+	default:
+		if !t.announced {
+			if !g.hold {
+				g.enqueue(t, pendIns)
+			}
+			return
+		}
+		t.updates = 0
+		g.enqueue(t, pendUpdC)
+	}
+	if !t.lastRx.IsZero() && now.Sub(t.lastRx) < 2*time.Second {
+		g.urgent = true
+	}
+}
+
+// Receive applies a parsed packet from a peer (reference §2.2) and
+// returns the conntrack writes to perform, the bulk-requester events
+// (BUS), and whether a peer asked for a bulk update.
+func (g *Engine) Receive(p *Packet, now time.Time) (ops []Op, bus []BulkEvent, bulkReq bool) {
+	exts := map[Ref]*LinuxExt{}
+	for _, s := range p.Sections {
+		if s.Action == ActionLinuxExt {
+			for _, r := range s.Records {
+				x := r.(*LinuxExt)
+				exts[Ref{x.CreatorID, x.ID}] = x
+			}
+		}
+	}
+	for _, s := range p.Sections {
+		for _, r := range s.Records {
+			switch s.Action {
+			case ActionClr:
+				ops = g.clear(r.(*Clr).CreatorID, ops)
+			case ActionIns, ActionUpd:
+				st := r.(*State)
+				ref := Ref{st.CreatorID, st.ID}
+				ops = g.importState(st, exts[ref], now, ops)
+				delete(exts, ref)
+			case ActionUpdC:
+				ops = g.updateC(r.(*UpdC), now, ops)
+			case ActionUpdReq:
+				u := r.(*UpdReq)
+				if u.IsBulk() {
+					bulkReq = true
+					continue
+				}
+				if t := g.byRef[Ref{u.CreatorID, u.ID}]; t != nil {
+					g.enqueue(t, pendUpd)
+					t.ext = true
+					g.urgent = true
+				}
+			case ActionDel:
+				ops = g.delete(Ref{r.(*State).CreatorID, r.(*State).ID}, ops)
+			case ActionDelC:
+				ops = g.delete(Ref{r.(*DelC).CreatorID, r.(*DelC).ID}, ops)
+			case ActionBus:
+				b := r.(*Bus)
+				switch b.Status {
+				case BusStart:
+					bus = append(bus, BulkBusStart)
+				case BusEnd:
+					bus = append(bus, BulkBusEnd)
+				}
+			}
+			if s.Action == ActionBus {
+				break // OpenBSD reads only the first BUS record
+			}
+		}
+	}
+	for ref, x := range exts { // extension records of states not in this packet
+		if t := g.byRef[ref]; t != nil && !t.local {
+			applyExt(&t.e, x)
+			t.v = viewOf(t.e)
+			ops = append(ops, Op{Kind: OpUpdate, Entry: t.e})
+		}
+	}
+	if len(g.reqs) > 0 {
+		g.urgent = true
+	}
+	return ops, bus, bulkReq
+}
+
+func (g *Engine) clear(creator uint32, ops []Op) []Op {
+	for _, t := range g.byKey {
+		if t.ref.CreatorID == creator && !t.local {
+			g.forget(t)
+			g.Stats.Deleted++
+			ops = append(ops, Op{Kind: OpDelete, Entry: t.e})
+		}
+	}
+	return ops
+}
+
+func (g *Engine) delete(ref Ref, ops []Op) []Op {
+	t := g.byRef[ref]
+	if t == nil {
+		g.Stats.BadState++
+		return ops
+	}
+	g.forget(t)
+	g.Stats.Deleted++
+	return append(ops, Op{Kind: OpDelete, Entry: t.e})
+}
+
+// importState handles INS and UPD: an unknown state is created, a known
+// one merged like UPD_C.
+func (g *Engine) importState(s *State, x *LinuxExt, now time.Time, ops []Op) []Op {
+	ref := Ref{s.CreatorID, s.ID}
+	if s.CreatorID == g.CreatorID {
+		return ops // our own state, echoed by a third node
+	}
+	e, err := Import(s, x)
+	if err != nil {
+		if errors.Is(err, ErrBadState) {
+			g.Stats.BadVal++
+		}
+		return ops
+	}
+	t := g.byRef[ref]
+	if t == nil {
+		t = g.byKey[KeyOf(e)]
+		if t != nil { // known under another identity
+			if t.local && t.announced {
+				g.Stats.Collisions++
+				return ops
+			}
+			delete(g.byRef, t.ref)
+			t.ref, t.local, t.announced = ref, false, true
+			g.byRef[ref] = t
+			if t.q == pendIns {
+				g.forgetQueued(t)
+			}
+		}
+	}
+	if t != nil {
+		return g.merge(t, s.Src, s.Dst, x, now, ops)
+	}
+	if Syncable(e) != nil {
+		return ops
+	}
+	t = g.add(e, ref, false, now)
+	t.announced, t.lastRx = true, now
+	g.Stats.Inserted++
+	return append(ops, Op{Kind: OpCreate, Entry: e})
+}
+
+func (g *Engine) forgetQueued(t *tracked) {
+	t.q = pendNone
+	g.queue = slices.DeleteFunc(g.queue, func(x *tracked) bool { return x == t })
+}
+
+func (g *Engine) updateC(u *UpdC, now time.Time, ops []Op) []Op {
+	ref := Ref{u.CreatorID, u.ID}
+	t := g.byRef[ref]
+	if t == nil {
+		if u.CreatorID != g.CreatorID && !slices.Contains(g.reqs, ref) {
+			g.reqs = append(g.reqs, ref)
+		}
+		return ops
+	}
+	if u.Timeout >= TimeoutMax {
+		g.Stats.BadVal++
+		return ops
+	}
+	return g.merge(t, u.Src, u.Dst, nil, now, ops)
+}
+
+// merge applies a peer's view of t's peers (pfsync_upd_tcp): stale sides
+// are counted and answered with our own update.
+func (g *Engine) merge(t *tracked, src, dst StatePeer, x *LinuxExt, now time.Time, ops []Op) []Op {
+	n, stale, err := Merge(t.e, src, dst)
+	if err != nil {
+		g.Stats.BadVal++
+		return ops
+	}
+	if stale > 0 {
+		g.Stats.Stale++
+		g.update(t, now)
+		g.urgent = true
+	}
+	if stale == 2 {
+		return ops
+	}
+	applyExt(&n, x)
+	t.e, t.v, t.lastRx = n, viewOf(n), now
+	g.Stats.Updated++
+	return append(ops, Op{Kind: OpUpdate, Entry: n})
+}
+
+// Reconcile compares a conntrack dump, started at start, with the map:
+// entries the events missed are announced, changes are sent, states gone
+// without an event are deleted (DEL_C for local ones; states from peers
+// are forgotten, and a later update brings them back through UPD_REQ).
+// An entry whose remaining time rose since the last reconciliation saw
+// traffic here: it is refreshed with an UPD_C so that peers, which see
+// no conntrack event for mere activity, do not expire it.
+func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
+	g.Stats.Reconciles++
+	seen := make(map[Key]bool, len(dump))
+	for _, e := range dump {
+		k := KeyOf(e)
+		seen[k] = true
+		t := g.byKey[k]
+		if t == nil {
+			if Syncable(e) == nil {
+				g.Stats.ReconcileNew++
+			}
+			g.local(CTNew, e, now)
+			if t = g.byKey[k]; t != nil {
+				t.pollT, t.polled = e.Timeout, now
+			}
+			continue
+		}
+		prevT, prevPoll := t.pollT, t.polled
+		t.pollT, t.polled = e.Timeout, now
+		mergeEvent(&t.e, e)
+		if viewOf(t.e) != t.v {
+			g.Stats.ReconcileUpdate++
+			g.changed(t, now)
+			continue
+		}
+		if prevPoll.IsZero() || !t.announced || t.lastRx.After(prevPoll) {
+			continue
+		}
+		expect := int64(prevT) - int64(now.Sub(prevPoll)/time.Second)
+		if int64(e.Timeout) > expect+1 {
+			g.Stats.Refreshes++
+			g.update(t, now)
+		}
+	}
+	for k, t := range g.byKey {
+		if seen[k] || !t.added.Before(start) {
+			continue
+		}
+		g.Stats.ReconcileGone++
+		g.forget(t)
+		if t.local && t.announced {
+			g.dels = append(g.dels, t.ref)
+		}
+	}
+}
+
+// Pending reports whether Flush has something to send.
+func (g *Engine) Pending() bool { return len(g.queue)+len(g.dels)+len(g.reqs) > 0 }
+
+// Flush builds the queued records into frames of at most MTU bytes.
+func (g *Engine) Flush() [][]byte {
+	pk := newPacker(g.MTU)
+	for _, t := range g.queue {
+		q := t.q
+		t.q = pendNone
+		var x *LinuxExt
+		if t.ext {
+			x = exportExt(t.e, t.ref)
+			t.ext = false
+		}
+		switch q {
+		case pendIns, pendUpd:
+			s, ext, err := Export(t.e, t.ref)
+			if err != nil {
+				continue
+			}
+			a := ActionIns
+			if q == pendUpd || t.announced {
+				a = ActionUpd
+				g.Stats.SentUpd++
+			} else {
+				g.Stats.SentIns++
+			}
+			if x == nil {
+				x = ext
+			}
+			pk.add(a, &s, x)
+			t.announced = true
+		case pendUpdC:
+			u := ExportUpdC(t.e, t.ref)
+			pk.add(ActionUpdC, &u, x)
+			g.Stats.SentUpdC++
+		}
+		if x != nil {
+			g.Stats.SentExt++
+		}
+	}
+	g.queue = g.queue[:0]
+	for _, r := range g.dels {
+		pk.add(ActionDelC, &DelC{ID: r.ID, CreatorID: r.CreatorID}, nil)
+		g.Stats.SentDelC++
+	}
+	g.dels = g.dels[:0]
+	for _, r := range g.reqs {
+		pk.add(ActionUpdReq, &UpdReq{ID: r.ID, CreatorID: r.CreatorID}, nil)
+		g.Stats.Requested++
+	}
+	g.reqs = g.reqs[:0]
+	return pk.done()
+}
+
+// BulkRequest returns the frame that asks peers for a bulk update.
+func (g *Engine) BulkRequest() []byte {
+	pk := newPacker(g.MTU)
+	pk.add(ActionUpdReq, &UpdReq{}, nil)
+	return pk.done()[0]
+}
+
+// bulkSend is a running bulk transfer (pfsync_bulk_snd_*).
+type bulkSend struct {
+	refs    []Ref
+	pos     int
+	started bool
+}
+
+// StartBulk answers a bulk request: it snapshots the states known now
+// (later ones are synced normally) unless a transfer is running, which
+// is not restarted (reference §2.4).
+func (g *Engine) StartBulk() {
+	if g.bulk != nil {
+		return
+	}
+	b := &bulkSend{refs: make([]Ref, 0, len(g.byRef))}
+	for r, t := range g.byRef {
+		if Syncable(t.e) == nil {
+			b.refs = append(b.refs, r)
+		}
+	}
+	g.bulk = b
+	g.Stats.BulkSent++
+}
+
+// BulkRunning reports whether a bulk transfer is in progress.
+func (g *Engine) BulkRunning() bool { return g.bulk != nil }
+
+// BulkNext builds at most n frames of the running transfer: BUS START
+// first, full states as UPD, BUS END last in a frame of its own section.
+func (g *Engine) BulkNext(n int) [][]byte {
+	b := g.bulk
+	if b == nil {
+		return nil
+	}
+	pk := newPacker(g.MTU)
+	if !b.started {
+		pk.add(ActionBus, &Bus{CreatorID: g.CreatorID, Status: BusStart}, nil)
+	}
+	for b.pos < len(b.refs) && len(pk.pkts) < n {
+		t := g.byRef[b.refs[b.pos]]
+		b.pos++
+		if t == nil {
+			continue
+		}
+		s, x, err := Export(t.e, t.ref)
+		if err != nil {
+			continue
+		}
+		pk.add(ActionUpd, &s, x)
+		g.Stats.BulkStates++
+	}
+	if b.pos >= len(b.refs) && len(pk.pkts) < n {
+		pk.flushIf(ActionBus)
+		pk.add(ActionBus, &Bus{CreatorID: g.CreatorID, Status: BusEnd}, nil)
+		g.bulk = nil
+	}
+	b.started = true
+	return pk.done()
+}
+
+// packer fills frames of at most mtu bytes with sections; a state's
+// LinuxExt record goes in the same frame as the state.
+type packer struct {
+	mtu   int
+	pkts  [][]byte
+	secs  []Section
+	ext   []Record
+	size  int
+	index map[Action]int
+}
+
+func newPacker(mtu int) *packer { return &packer{mtu: mtu, size: HeaderLen, index: map[Action]int{}} }
+
+func (p *packer) add(a Action, r Record, x *LinuxExt) {
+	need := r.size()
+	if _, ok := p.index[a]; !ok {
+		need += SubheaderLen
+	}
+	if x != nil {
+		need += LinuxExtLen
+		if len(p.ext) == 0 {
+			need += SubheaderLen
+		}
+	}
+	if p.size+need > p.mtu && len(p.secs) > 0 {
+		p.emit()
+		p.add(a, r, x)
+		return
+	}
+	i, ok := p.index[a]
+	if !ok {
+		i = len(p.secs)
+		p.index[a] = i
+		p.secs = append(p.secs, Section{Action: a})
+	}
+	p.secs[i].Records = append(p.secs[i].Records, r)
+	if x != nil {
+		p.ext = append(p.ext, x)
+	}
+	p.size += need
+}
+
+// flushIf starts a new frame if the current one has a section of a.
+func (p *packer) flushIf(a Action) {
+	if _, ok := p.index[a]; ok {
+		p.emit()
+	}
+}
+
+func (p *packer) emit() {
+	if len(p.secs) == 0 {
+		return
+	}
+	pkt := Packet{Sections: p.secs}
+	if len(p.ext) > 0 {
+		pkt.Sections = append(pkt.Sections, Section{Action: ActionLinuxExt, Records: p.ext})
+	}
+	b, err := pkt.MarshalBinary()
+	if err == nil {
+		p.pkts = append(p.pkts, b)
+	}
+	p.secs, p.ext, p.size, p.index = nil, nil, HeaderLen, map[Action]int{}
+}
+
+func (p *packer) done() [][]byte {
+	p.emit()
+	return p.pkts
+}
