@@ -2,35 +2,83 @@ package pfsync
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"carpfw/internal/ctl"
+	"carpfw/internal/demote"
 	"carpfw/internal/link"
 )
 
-// Worker runs pfsync0: it owns the control socket and (with the sync
-// engine) the sync socket, the conntrack netlink socket and timers.
+// Worker runs pfsync0: it alone owns the control socket, the sync socket,
+// the conntrack netlink sockets and the timers, and translates between
+// them and the pure Engine and Bulk machines. One goroutine (loop) owns
+// all state; the control socket, the sockets' readers and the timers
+// only feed it through channels.
 type Worker struct {
 	Dir  string
 	Name string
 	Log  *log.Logger
 
-	cfg  Config
-	stop context.CancelFunc
+	// Seams, for tests; nil means the real kernel.
+	OpenConntrack func() (Conntrack, error)
+	OpenSync      func(Config) (SyncConn, error)
+
+	FlushEvery     time.Duration // queued records wait at most this long (OpenBSD: 1 s)
+	ReconcileEvery time.Duration // dump and compare (and keep-alive) period
+	BulkEvery      time.Duration // pacing of bulk transfers (OpenBSD: 20 ms)
+	BulkBurst      int           // frames per BulkEvery
+
+	cfg    Config
+	stop   context.CancelFunc
+	ctlc   chan ctlReq
+	eng    *Engine
+	bulk   Bulk
+	ct     Conntrack
+	sc     SyncConn
+	ledger *demote.Ledger
+	demote int
+
+	bulkTimer *time.Timer
 }
 
 // Control operations a Worker answers.
 const (
 	OpStatus    = "status"    // answer: Status
 	OpConfigure = "configure" // body: Request; answer: Status
+	OpStats     = "stats"     // answer: Stats
 )
+
+type ctlReq struct {
+	op    string
+	body  json.RawMessage
+	reply chan ctlResp
+}
+
+type ctlResp struct {
+	v   any
+	err error
+}
 
 // NewWorker prepares the worker of name under dir; Run starts it.
 func NewWorker(dir, name string, logw io.Writer) *Worker {
 	return &Worker{Dir: dir, Name: name, Log: log.New(logw, "", log.LstdFlags)}
+}
+
+func randomCreator() uint32 {
+	var b [4]byte
+	for b == [4]byte{} {
+		rand.Read(b[:])
+	}
+	return binary.BigEndian.Uint32(b[:])
 }
 
 // Run serves until ctx ends or the interface is destroyed, resuming a
@@ -38,23 +86,146 @@ func NewWorker(dir, name string, logw io.Writer) *Worker {
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, w.stop = context.WithCancel(ctx)
 	defer w.stop()
+	if w.FlushEvery == 0 {
+		w.FlushEvery = 100 * time.Millisecond
+	}
+	if w.ReconcileEvery == 0 {
+		w.ReconcileEvery = 10 * time.Second
+	}
+	if w.BulkEvery == 0 {
+		w.BulkEvery = 20 * time.Millisecond
+	}
+	if w.BulkBurst == 0 {
+		w.BulkBurst = 64
+	}
+	if w.OpenConntrack == nil {
+		w.OpenConntrack = func() (Conntrack, error) { return OpenKernelConntrack() }
+	}
+	if w.OpenSync == nil {
+		w.OpenSync = func(c Config) (SyncConn, error) { return OpenRawSync(c) }
+	}
 	w.cfg = NewConfig(w.Name)
 	if ok, err := ctl.LoadState(w.Dir, w.Name, &w.cfg); err != nil {
 		return err
 	} else if ok {
 		w.Log.Printf("%s: resuming saved configuration", w.Name)
 	}
+	var err error
+	if w.ledger, err = demote.Open(w.Dir); err != nil {
+		return err
+	}
+	w.eng = NewEngine(randomCreator(), time.Now())
+	w.ctlc = make(chan ctlReq)
 	ln, err := ctl.Listen(w.Dir, w.Name)
 	if err != nil {
 		return err
 	}
-	return ctl.Serve(ctx, ln, w.handle)
+	serveErr := make(chan error, 1)
+	go func() {
+		serveErr <- ctl.Serve(ctx, ln, func(ctx context.Context, op string, body json.RawMessage) (any, error) {
+			r := ctlReq{op: op, body: body, reply: make(chan ctlResp, 1)}
+			select {
+			case w.ctlc <- r:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			resp := <-r.reply
+			return resp.v, resp.err
+		})
+	}()
+	err = w.loop(ctx)
+	w.stopSync()
+	w.setDemote(0)
+	if serr := <-serveErr; err == nil {
+		err = serr
+	}
+	return err
 }
 
-func (w *Worker) handle(ctx context.Context, op string, body json.RawMessage) (any, error) {
+// loop is the worker's only goroutine with state.
+func (w *Worker) loop(ctx context.Context) error {
+	if w.cfg.Up {
+		if err := w.startSync(); err != nil {
+			w.Log.Printf("%s: %v", w.Name, err)
+		}
+	}
+	flush := time.NewTicker(w.FlushEvery)
+	defer flush.Stop()
+	reconcile := time.NewTicker(w.ReconcileEvery)
+	defer reconcile.Stop()
+	bulkTick := time.NewTicker(w.BulkEvery)
+	defer bulkTick.Stop()
+	bulkTimer := time.NewTimer(time.Hour)
+	bulkTimer.Stop()
+	defer bulkTimer.Stop()
+	w.bulkTimer = bulkTimer
+	for {
+		var (
+			events  <-chan CTMsg
+			ctErr   <-chan error
+			inbound <-chan Inbound
+			links   <-chan bool
+		)
+		if w.ct != nil {
+			events, ctErr = w.ct.Events()
+		}
+		if w.sc != nil {
+			inbound, links = w.sc.Inbound(), w.sc.Links()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-w.ctlc:
+			v, err := w.handle(r.op, r.body)
+			r.reply <- ctlResp{v, err}
+		case m := <-events:
+			w.eng.Local(m.Kind, m.Entry, time.Now())
+			// Drain what is queued without blocking, bounded.
+			for i := 0; i < 4096; i++ {
+				select {
+				case m := <-events:
+					w.eng.Local(m.Kind, m.Entry, time.Now())
+					continue
+				default:
+				}
+				break
+			}
+		case err := <-ctErr:
+			w.eng.Stats.EventErrors++
+			w.Log.Printf("%s: conntrack events: %v; reopening and reconciling", w.Name, err)
+			w.reopenConntrack()
+		case in := <-inbound:
+			w.receive(in)
+		case up := <-links:
+			w.Log.Printf("%s: syncdev %s link %s", w.Name, w.cfg.SyncDev, map[bool]string{true: "up", false: "down"}[up])
+			ev := BulkLinkDown
+			if up {
+				ev = BulkLinkUp
+			}
+			w.bulkStep(ev)
+		case <-bulkTimer.C:
+			w.bulkStep(BulkTimeout)
+		case <-flush.C:
+			w.flush()
+		case <-bulkTick.C:
+			if w.sc != nil && w.eng.BulkRunning() {
+				w.send(w.eng.BulkNext(w.BulkBurst))
+			}
+		case <-reconcile.C:
+			w.reconcile()
+		}
+		if w.eng.Urgent() {
+			w.flush()
+		}
+	}
+}
+
+func (w *Worker) handle(op string, body json.RawMessage) (any, error) {
 	switch op {
 	case OpStatus:
 		return w.status(), nil
+	case OpStats:
+		return w.stats(), nil
 	case OpConfigure:
 		var r Request
 		if err := json.Unmarshal(body, &r); err != nil {
@@ -65,16 +236,231 @@ func (w *Worker) handle(ctx context.Context, op string, body json.RawMessage) (a
 			return nil, fmt.Errorf("%s: %w", w.Name, err)
 		}
 		if out.Destroy {
+			w.stopSync()
 			w.stop()
 			return nil, ctl.RemoveState(w.Dir, w.Name)
 		}
 		if err := ctl.SaveState(w.Dir, w.Name, out.Config); err != nil {
 			return nil, fmt.Errorf("%s: %w", w.Name, err)
 		}
+		was := w.cfg.Up
 		w.cfg = out.Config
+		w.eng.MaxUpd = w.cfg.MaxUpd
+		switch {
+		case w.cfg.Up && !was:
+			if err := w.startSync(); err != nil {
+				return nil, fmt.Errorf("%s: %w", w.Name, err)
+			}
+		case !w.cfg.Up && was:
+			w.stopSync()
+		}
 		return w.status(), nil
 	}
 	return nil, fmt.Errorf("%s: unknown operation %q", w.Name, op)
 }
 
-func (w *Worker) status() Status { return Status{Config: w.cfg} }
+func (w *Worker) status() Status {
+	mtu := 0
+	if w.sc != nil {
+		mtu = w.sc.MTU() + 20
+	}
+	return Status{Config: w.cfg, Running: w.sc != nil && w.ct != nil, MTU: mtu}
+}
+
+func (w *Worker) stats() Stats {
+	s := w.eng.Stats
+	s.States, s.LocalStates = w.eng.Len()
+	s.Bulk = w.bulk.State.String()
+	s.Demote = w.demote
+	return s
+}
+
+// startSync opens the sync socket and conntrack, takes the table in
+// without announcing it, and asks the peers for a bulk update.
+func (w *Worker) startSync() error {
+	sc, err := w.OpenSync(w.cfg)
+	if err != nil {
+		return err
+	}
+	ct, err := w.OpenConntrack()
+	if err != nil {
+		sc.Close()
+		return err
+	}
+	w.sc, w.ct = sc, ct
+	w.eng.MTU = sc.MTU()
+	w.eng.MaxUpd = w.cfg.MaxUpd
+	w.eng.Hold(true)
+	w.reconcile()
+	limit := 262144
+	w.bulk = Bulk{Link: sc.Link(), BulkWait: BulkWaitFor(limit, sc.MTU()+20)}
+	w.bulkStep(BulkUp)
+	w.Log.Printf("%s: up on %s to %s, creatorid %08x", w.Name, w.cfg.SyncDev, w.cfg.Peer, w.eng.CreatorID)
+	return nil
+}
+
+func (w *Worker) stopSync() {
+	if w.sc == nil && w.ct == nil {
+		return
+	}
+	w.bulkStep(BulkDown)
+	if w.sc != nil {
+		w.flush()
+		w.sc.Close()
+		w.sc = nil
+	}
+	if w.ct != nil {
+		w.ct.Close()
+		w.ct = nil
+	}
+}
+
+func (w *Worker) reopenConntrack() {
+	if w.ct != nil {
+		w.ct.Close()
+		w.ct = nil
+	}
+	ct, err := w.OpenConntrack()
+	if err != nil {
+		w.Log.Printf("%s: conntrack: %v", w.Name, err)
+		return
+	}
+	w.ct = ct
+	w.reconcile()
+}
+
+func (w *Worker) reconcile() {
+	if w.ct == nil {
+		return
+	}
+	start := time.Now()
+	dump, err := w.ct.Dump()
+	if err != nil {
+		w.Log.Printf("%s: %v", w.Name, err)
+		return
+	}
+	w.eng.Reconcile(dump, start, time.Now())
+}
+
+func (w *Worker) bulkStep(ev BulkEvent) {
+	for _, a := range w.bulk.Step(ev) {
+		switch a.Kind {
+		case ActSendBulkReq:
+			if w.sc != nil {
+				w.send([][]byte{w.eng.BulkRequest()})
+			}
+		case ActArmTimer:
+			w.bulkTimer.Reset(a.D)
+		case ActStopTimer:
+			w.bulkTimer.Stop()
+		case ActLog:
+			w.Log.Printf("%s: bulk update: %s", w.Name, a.Reason)
+		}
+	}
+	if w.bulk.State == BulkDone || w.bulk.State == BulkNone {
+		w.eng.Hold(false)
+	}
+	w.setDemote(w.bulk.Demotion())
+}
+
+// setDemote makes pfsync0's contribution to each of its groups n.
+func (w *Worker) setDemote(n int) {
+	if n == w.demote || w.ledger == nil {
+		return
+	}
+	for _, g := range w.cfg.Groups {
+		if err := w.ledger.Set(g, w.Name, n); err != nil {
+			w.Log.Printf("%s: demote %s: %v", w.Name, g, err)
+		}
+	}
+	w.Log.Printf("%s: demoted groups %v by %d", w.Name, w.cfg.Groups, n)
+	w.demote = n
+}
+
+func (w *Worker) flush() {
+	if w.sc == nil || !w.eng.Pending() {
+		return
+	}
+	w.send(w.eng.Flush())
+}
+
+func (w *Worker) send(frames [][]byte) {
+	for _, f := range frames {
+		if err := w.sc.Send(f); err != nil {
+			w.eng.Stats.OErrors++
+			continue
+		}
+		w.eng.Stats.OPackets++
+	}
+}
+
+// receive checks one frame as pfsync_input does and applies it.
+// Malformed frames are counted and dropped whole: unlike OpenBSD, the
+// sections before a bad one are not applied either.
+func (w *Worker) receive(in Inbound) {
+	s := &w.eng.Stats
+	s.IPackets++
+	if in.TTL != TTL {
+		s.BadTTL++
+		return
+	}
+	p, err := ParsePacket(in.Data)
+	switch {
+	case errors.Is(err, ErrShortPacket):
+		s.HdrOps++
+		return
+	case errors.Is(err, ErrBadVersion):
+		s.BadVer++
+		return
+	case errors.Is(err, ErrBadAction):
+		s.BadAct++
+		return
+	case err != nil:
+		s.BadLen++
+		return
+	}
+	ops, bus, bulkReq := w.eng.Receive(p, time.Now())
+	w.apply(ops)
+	for _, ev := range bus {
+		if ev == BulkBusEnd && w.bulk.State == BulkBulk {
+			s.BulkReceived++
+		}
+		w.bulkStep(ev)
+	}
+	if bulkReq {
+		w.eng.StartBulk()
+		w.send(w.eng.BulkNext(w.BulkBurst))
+	}
+}
+
+// apply writes the engine's operations to conntrack, as conntrackd
+// does: a create that finds the entry updates it, an update that misses
+// it creates it.
+func (w *Worker) apply(ops []Op) {
+	if w.ct == nil {
+		return
+	}
+	for _, op := range ops {
+		var err error
+		switch op.Kind {
+		case OpCreate:
+			if err = w.ct.Create(op.Entry); errors.Is(err, unix.EEXIST) {
+				err = w.ct.Update(op.Entry)
+			}
+		case OpUpdate:
+			if err = w.ct.Update(op.Entry); errors.Is(err, unix.ENOENT) {
+				err = w.ct.Create(op.Entry)
+			}
+		case OpDelete:
+			if err = w.ct.Delete(op.Entry); errors.Is(err, unix.ENOENT) {
+				err = nil
+			}
+		}
+		if err != nil {
+			w.eng.Stats.KernelErrors++
+			if w.eng.Stats.KernelErrors <= 10 {
+				w.Log.Printf("%s: conntrack write %v: %v", w.Name, op.Entry.Orig, err)
+			}
+		}
+	}
+}

@@ -172,14 +172,3 @@ func pfsyncNetstart(dir string) netstart.Driver {
 		},
 	}
 }
-
-func newStatsCmd(o *options) *cobra.Command {
-	return &cobra.Command{
-		Use:   "stats [pfsync0]",
-		Short: "show pfsync counters, like netstat -s -p pfsync",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cli.Errorf("stats: not implemented yet")
-		},
-	}
-}
