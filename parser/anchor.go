@@ -122,6 +122,10 @@ func (p *parser) antispoof(a *Antispoof, s stmt) {
 		if it.Dyn != nil {
 			item, dyn = it.Dyn, true
 		}
+		if item.Not {
+			p.syntaxError(file, item.Pos.Line, 0)
+			return
+		}
 		n, ok := p.ifItem(item, file)
 		if !ok {
 			return

@@ -163,6 +163,10 @@ func (p *parser) filterOpt(fo *filterOpts, o *FilterOpt, file string) bool {
 		fo.marker |= fomTOS
 		fo.tos = v
 	case o.Keep != nil:
+		if o.Keep.Kind == "no" && o.Keep.Opts != nil {
+			p.syntaxError(file, line, 0)
+			return false
+		}
 		if !p.checkStateOpts(o.Keep.Opts, file) {
 			return false
 		}
