@@ -115,8 +115,9 @@ type AnchorRule struct {
 
 // Action is pass, match or block with its return options.
 type Action struct {
-	Kind  string     `parser:"@(\"pass\" | \"match\" | \"block\")"`
-	Block *BlockSpec `parser:"@@?"`
+	Kind    string     `parser:"  @(\"pass\" | \"match\")"`
+	BlockKw bool       `parser:"| ( @\"block\""`
+	Block   *BlockSpec `parser:"    @@? )"`
 }
 
 // BlockSpec is what a block rule returns.
@@ -124,8 +125,8 @@ type BlockSpec struct {
 	Drop        bool        `parser:"  @\"drop\""`
 	ReturnRST   *ReturnRST  `parser:"| @@"`
 	ReturnICMP  *ReturnICMP `parser:"| @@"`
-	ReturnICMP6 *ReturnICMP `parser:"| @@"`
 	Return      bool        `parser:"| @\"return\""`
+	ReturnICMP6 *ReturnICMP // return-icmp6, moved here by blockSpec
 }
 
 // ReturnRST is return-rst [(ttl n)].
@@ -191,8 +192,8 @@ type FromTo struct {
 type FTPart struct {
 	Pos  lexer.Position
 	From *IPPort  `parser:"  \"from\" @@"`
-	OS   []string `parser:"| \"os\" ( @String | \"{\" @String ( \",\"? @String )* \"}\" )"`
 	To   *IPPort  `parser:"| \"to\" @@"`
+	OS   []string `parser:"| \"os\" ( @String | \"{\" @String ( \",\"? @String )* \"}\" )"`
 }
 
 // IPPort is an address spec with an optional port spec.
@@ -206,8 +207,8 @@ type IPPort struct {
 type IPSpec struct {
 	Pos  lexer.Position
 	Any  bool      `parser:"  @\"any\""`
-	Host *XHost    `parser:"| @@"`
 	List []*IPSpec `parser:"| \"{\" @@ ( \",\"? @@ )* \"}\""`
+	Host *XHost    `parser:"| @@"`
 }
 
 // XHost is [!] host | no-route | urpf-failed.
@@ -241,20 +242,20 @@ type PortSpec struct {
 // PortItem is [op] port, port:port or port >< port.
 type PortItem struct {
 	Pos lexer.Position
-	Op  string `parser:"( @(\"=\" | NE | LE | \"<\" | GE | \">\")"`
-	A   string `parser:"  @(String | Number) )"`
-	A2  string `parser:"| ( @(String | Number)"`
+	A2  string `parser:"( @(String | Number)"`
 	Bin string `parser:"  ( @PortBin"`
 	B   string `parser:"    @(String | Number) )? )"`
+	Op  string `parser:"| ( @(\"=\" | NE | LE | \"<\" | GE | \">\")"`
+	A   string `parser:"  @(String | Number) )"`
 }
 
 // IDItem is a user or group item with the same operators as ports.
 type IDItem struct {
-	Op  string `parser:"( @(\"=\" | NE | LE | \"<\" | GE | \">\")"`
-	A   string `parser:"  @(String | Number) )"`
-	A2  string `parser:"| ( @(String | Number)"`
+	A2  string `parser:"( @(String | Number)"`
 	Bin string `parser:"  ( @PortBin"`
 	B   string `parser:"    @(String | Number) )? )"`
+	Op  string `parser:"| ( @(\"=\" | NE | LE | \"<\" | GE | \">\")"`
+	A   string `parser:"  @(String | Number) )"`
 }
 
 // IDList is one item or a list.
@@ -307,7 +308,7 @@ type StateOpt struct {
 
 // Keep is no state, keep state, modulate state or synproxy state.
 type Keep struct {
-	Kind string      `parser:"@(\"no\" | \"keep\" | \"modulate\" | \"synproxy\") \"state\""`
+	Kind string      `parser:"@(\"keep\" | \"no\" | \"modulate\" | \"synproxy\") \"state\""`
 	Opts []*StateOpt `parser:"( \"(\" @@ ( \",\"? @@ )* \")\" )?"`
 }
 

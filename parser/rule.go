@@ -90,10 +90,10 @@ func (p *parser) commonParts(ifc *Interface, pr *Proto, ft *FromTo, file string)
 func (p *parser) pfRule(st *PfRule, s stmt) {
 	file, line := s.file, s.endLine
 	r := &rules.Rule{OnRdomain: -1, RTableID: -1}
-	switch st.Action.Kind {
-	case "pass":
+	switch {
+	case st.Action.Kind == "pass":
 		r.Action = rules.ActionPass
-	case "match":
+	case st.Action.Kind == "match":
 		r.Action = rules.ActionMatch
 	default:
 		r.Action = rules.ActionBlock
