@@ -144,11 +144,6 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // loop is the worker's only goroutine with state.
 func (w *Worker) loop(ctx context.Context) error {
-	if w.cfg.Up {
-		if err := w.startSync(); err != nil {
-			w.Log.Printf("%s: %v", w.Name, err)
-		}
-	}
 	flush := time.NewTicker(w.FlushEvery)
 	defer flush.Stop()
 	reconcile := time.NewTicker(w.ReconcileEvery)
@@ -159,6 +154,11 @@ func (w *Worker) loop(ctx context.Context) error {
 	bulkTimer.Stop()
 	defer bulkTimer.Stop()
 	w.bulkTimer = bulkTimer
+	if w.cfg.Up {
+		if err := w.startSync(); err != nil {
+			w.Log.Printf("%s: %v", w.Name, err)
+		}
+	}
 	for {
 		var (
 			events  <-chan CTMsg

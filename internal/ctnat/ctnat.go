@@ -357,9 +357,10 @@ func Marshal(e Entry, create bool) (netlink.Message, error) {
 			return netlink.Message{}, errors.New("ctnat: create needs a timeout")
 		}
 		attrs = append(attrs, tupleAttr(ctaTupleReply, e.Orig.Invert()))
-		if s := e.Status &^ ipsExpectedAndInternals &^ (StatusSrcNAT | StatusDstNAT); s != 0 {
-			attrs = append(attrs, be32(ctaStatus, s))
-		}
+		// The kernel marks the new entry CONFIRMED before it applies
+		// CTA_STATUS, and refuses (EBUSY) a status that would clear it.
+		s := e.Status&^ipsExpectedAndInternals&^(StatusSrcNAT|StatusDstNAT) | StatusConfirmed
+		attrs = append(attrs, be32(ctaStatus, s))
 		if e.Zone != 0 {
 			attrs = append(attrs, be16(ctaZone, e.Zone))
 		}

@@ -51,8 +51,8 @@ func TestMarshalCreateWithSNAT(t *testing.T) {
 	if got := netip.AddrFrom4([4]byte(find(ip.Children, ctaIPv4Dst).Data)); got != c {
 		t.Errorf("reply dst %v, want %v (untranslated)", got, c)
 	}
-	if st := find(attrs, ctaStatus); st == nil || st.Uint32() != StatusSeenReply|StatusAssured {
-		t.Errorf("status %v, want SEEN_REPLY|ASSURED only", st)
+	if st := find(attrs, ctaStatus); st == nil || st.Uint32() != StatusSeenReply|StatusAssured|StatusConfirmed {
+		t.Errorf("status %v, want SEEN_REPLY|ASSURED|CONFIRMED only", st)
 	}
 	nat := find(attrs, ctaNATSrc)
 	if nat == nil || !nat.Nested {
