@@ -62,37 +62,61 @@ say "what netstart would run on each firewall: carpctl netstart -n; pfsyncctl ne
 run1 carpctl netstart -n --dir "$seed"
 run1 pfsyncctl netstart -n --dir "$seed"
 
-say "apply the files verbatim on both firewalls (fw2 then gets advskew 100, so fw1 is preferred)"
+say "apply the files verbatim on both firewalls; fw2 is the backup (advskew 100, set first), and both preempt as pfsync(4) advises"
 for fw in 1 2; do
 	r=run$fw
 	set -x
+	$r carpctl sysctl net.inet.carp.preempt=1
+	[ $fw = 2 ] && $r carpctl carp0 advskew 100 && $r carpctl carp1 advskew 100
 	$r carpctl netstart --dir "$seed"
 	$r pfsyncctl netstart --dir "$seed"
 	{ set +x; } 2>/dev/null
 done
-set -x
-run2 carpctl carp0 advskew 100
-run2 carpctl carp1 advskew 100
-{ set +x; } 2>/dev/null
 
-say "ip netns exec $fw1 carpctl -a    (each namespace has its own workers)"
+wait_state() { # wait_state fw ifname STATE: poll carpctl for at most 10 s
+	local r=run$1 n
+	for n in $(seq 100); do
+		$r carpctl "$2" | grep -q "carp: $3 " && return 0
+		sleep 0.1
+	done
+	echo "demo: $2 on fw$1 did not become $3" >&2
+	return 1
+}
+
+say "election: fw1 (advskew 0) becomes MASTER, fw2 (advskew 100) BACKUP, within 3 intervals"
+wait_state 1 carp0 MASTER && wait_state 1 carp1 MASTER
+wait_state 2 carp0 BACKUP && wait_state 2 carp1 BACKUP
+echo "-- ip netns exec $fw1 carpctl -a"
 run1 carpctl -a
-say "ip netns exec $fw2 carpctl carp0"
+echo "-- ip netns exec $fw2 carpctl carp0"
 run2 carpctl carp0
-say "ip netns exec $fw1 pfsyncctl pfsync0"
+echo "-- the virtual addresses are on the MASTER's macvlans only:"
+ip -n "$fw1" -br addr show type macvlan
+ip -n "$fw2" -br addr show type macvlan
+
+say "pfsyncctl pfsync0 on $fw1"
 run1 pfsyncctl pfsync0
 
-say "group demotion reaches every carp worker of a host: carpctl -g carp carpdemote 50 on $fw1"
+say "group demotion: carpctl -g carp carpdemote 50 on $fw1 moves both addresses to $fw2 at once"
 run1 carpctl -g carp carpdemote 50
 run1 carpctl -g carp
-echo "what the workers of $fw1 would advertise as their demote byte:"
-run1 carpctl --json -a | grep -E '"name"|"demote"'
-echo "and $fw2, another host, is not affected:"
+wait_state 2 carp0 MASTER && wait_state 2 carp1 MASTER
+run2 carpctl -a | grep 'carp:'
+echo "-- $fw2, another host, has its own counter:"
 run2 carpctl -g carp
 run1 carpctl -g carp -carpdemote 50
 
-say "workers and their run directories"
-ls /run/carpfw/netns-"$fw1" /run/carpfw/netns-"$fw2"
-echo
-echo "The CARP protocol engine and the pfsync replication are the next issues;"
-echo "until they land, carp interfaces stay in INIT and no packets are sent."
+say "the demotion is lifted: $fw1, faster and preempting, takes both back"
+wait_state 1 carp0 MASTER && wait_state 1 carp1 MASTER
+run1 carpctl -a | grep 'carp:'
+
+say "$fw1 goes down (carpctl carp0 down): it bows out and $fw2 takes over at once, not after 3 intervals"
+run1 carpctl carp0 down
+wait_state 2 carp0 MASTER
+run2 carpctl carp0 | grep 'carp:'
+
+say "counters (carpctl stats, like netstat -s -p carp) on $fw1"
+run1 carpctl stats
+
+say "the workers' log on $fw1 (state transitions in OpenBSD's words)"
+cat /run/carpfw/netns-"$fw1"/carp0.log
