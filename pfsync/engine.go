@@ -25,6 +25,7 @@ type Engine struct {
 
 	byKey   map[Key]*tracked
 	byRef   map[Ref]*tracked
+	nosync  map[Key]bool // entries seen unsyncable: update events may lack the label
 	nextID  uint64
 	queue   []*tracked
 	dels    []Ref
@@ -112,6 +113,7 @@ func NewEngine(creator uint32, now time.Time) *Engine {
 		MTU:       1500 - 20,
 		byKey:     map[Key]*tracked{},
 		byRef:     map[Ref]*tracked{},
+		nosync:    map[Key]bool{},
 		nextID:    uint64(now.Unix()) << 32,
 		Stats:     Stats{CreatorID: creator},
 	}
@@ -195,8 +197,10 @@ func (g *Engine) Local(kind CTEvent, e ctnat.Entry, now time.Time) {
 }
 
 func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
-	t := g.byKey[KeyOf(e)]
+	k := KeyOf(e)
+	t := g.byKey[k]
 	if kind == CTDestroy {
+		delete(g.nosync, k)
 		if t == nil {
 			return
 		}
@@ -207,7 +211,11 @@ func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
 		return
 	}
 	if t == nil {
+		if g.nosync[k] {
+			return
+		}
 		if Syncable(e) != nil {
+			g.nosync[k] = true
 			g.Stats.NoSync++
 			return
 		}
@@ -490,6 +498,11 @@ func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
 		if int64(e.Timeout) > expect+1 {
 			g.Stats.Refreshes++
 			g.update(t, now)
+		}
+	}
+	for k := range g.nosync {
+		if !seen[k] {
+			delete(g.nosync, k)
 		}
 	}
 	for k, t := range g.byKey {

@@ -102,8 +102,18 @@ func TestEngineSkipsNoSync(t *testing.T) {
 	a.Local(CTNew, e, t0)
 	p := ctnat.Entry{Orig: ctnat.Tuple{Src: client, Dst: server, Proto: IPProto}, Reply: ctnat.Tuple{Src: server, Dst: client, Proto: IPProto}}
 	a.Local(CTNew, p, t0)
+	// Update events do not repeat the labels: the entry stays unsynced.
+	e.Labels = nil
+	e.TCP = &ctnat.TCP{State: ctnat.TCPFinWait}
+	a.Local(CTUpdate, e, t0)
 	if a.Pending() || a.Stats.NoSync != 2 {
 		t.Errorf("pending %v, nosync %d", a.Pending(), a.Stats.NoSync)
+	}
+	// Once destroyed, the same tuple may come back as a syncable entry.
+	a.Local(CTDestroy, e, t0)
+	a.Local(CTNew, e, t0)
+	if !a.Pending() {
+		t.Error("a new entry with a reused tuple is not announced")
 	}
 }
 
