@@ -304,9 +304,11 @@ func (c *evalCtx) stepIntoAnchor(r *rules.Rule, path string) status {
 	}
 	c.depth++
 	defer func() { c.depth-- }()
-	call := r.Anchor.Call
-	if r.Anchor.Ruleset == nil && (call == "*" || strings.HasSuffix(call, "/*")) {
-		base := anchorPath(path, strings.TrimSuffix(strings.TrimSuffix(call, "*"), "/"))
+	sub, ok := anchorPath(path, r.Anchor.Call)
+	if !ok {
+		return testFail
+	}
+	if base, wild := strings.CutSuffix(sub, "/*"); wild && r.Anchor.Ruleset == nil {
 		for _, child := range c.e.children(base) {
 			if st := c.matchRuleset(c.e.anchors[child], child); st != testOK {
 				return st
@@ -314,7 +316,6 @@ func (c *evalCtx) stepIntoAnchor(r *rules.Rule, path string) status {
 		}
 		return testOK
 	}
-	sub := anchorPath(path, call)
 	rs := r.Anchor.Ruleset
 	if rs == nil {
 		rs = c.e.anchors[sub]
@@ -326,16 +327,32 @@ func (c *evalCtx) stepIntoAnchor(r *rules.Rule, path string) status {
 	return st
 }
 
-// anchorPath resolves an anchor call relative to the calling anchor, as
-// pfctl does; a leading "/" makes it absolute.
-func anchorPath(cur, call string) string {
-	if strings.HasPrefix(call, "/") {
-		return strings.Trim(call, "/")
+// anchorPath resolves an anchor call as pf_anchor_setup does: a leading
+// "/" makes it absolute, otherwise it is relative to the calling anchor,
+// each leading "../" going one level up (not beyond the main ruleset).
+func anchorPath(cur, call string) (string, bool) {
+	if abs, ok := strings.CutPrefix(call, "/"); ok {
+		return abs, true
 	}
-	if cur == "" || call == "" {
-		return cur + call
+	for {
+		rest, ok := strings.CutPrefix(call, "../")
+		if !ok {
+			break
+		}
+		if cur == "" {
+			return "", false
+		}
+		if i := strings.LastIndexByte(cur, '/'); i >= 0 {
+			cur = cur[:i]
+		} else {
+			cur = ""
+		}
+		call = rest
 	}
-	return cur + "/" + call
+	if cur == "" {
+		return call, true
+	}
+	return cur + "/" + call, true
 }
 
 // children lists the anchors directly below base, sorted by name as pf's

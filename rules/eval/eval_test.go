@@ -65,6 +65,13 @@ func TestEval(t *testing.T) {
 				{"in em2 udp 10.9.0.5:1000 > 192.0.2.1:53", "block @w/b @0"},
 				{"in em0 udp 198.51.100.1:1000 > 192.0.2.1:54", "block @0"},
 			}},
+		{"ok, anchor paths: relative, ../ and absolute", "anchor a {\n anchor b\n anchor \"../c\"\n anchor \"/d\"\n}\nload anchor \"a/b\" from \"b\"\nload anchor c from \"c\"\nload anchor d from \"d\"\n",
+			map[string]string{"b": "block in proto tcp to port 1\n", "c": "block in proto tcp to port 2\n", "d": "block in proto tcp to port 3\n"}, []step{
+				{"in em0 tcp 198.51.100.1:1000 > 192.0.2.1:1 S", "block @a/b @0"},
+				{"in em0 tcp 198.51.100.1:1000 > 192.0.2.1:2 S", "block @c @0"},
+				{"in em0 tcp 198.51.100.1:1000 > 192.0.2.1:3 S", "block @d @0"},
+				{"in em0 tcp 198.51.100.1:1000 > 192.0.2.1:4 S", "pass @-1"},
+			}},
 		{"ok, once rules expire after their first match", "block all\npass in proto udp once\n", nil, []step{
 			{"in em0 udp 198.51.100.1:1000 > 192.0.2.1:53", "pass @1 keep"},
 			{"in em0 udp 198.51.100.1:1001 > 192.0.2.1:53", "block @0"},

@@ -129,7 +129,10 @@ func (k ReturnKind) String() string {
 // NAT is the translation applied to a packet: its addresses and ports
 // after translation. Nat and Rdr tell which side was translated by a
 // rule; PortLow and PortHigh are the nat-to source port range pf picks
-// from (the evaluator picks the lowest free port; zero for static-port).
+// from (1-65535 for the id of an ICMP echo request; zero for
+// static-port): the evaluator keeps the packet's own port when it is in
+// the range and free, else picks the lowest free one, where pf starts
+// at a random port.
 // Pool is set when the address was chosen from a pool of several
 // addresses (a table, an interface with several addresses, a
 // round-robin, random, source-hash or least-states pool): the address
@@ -137,6 +140,7 @@ func (k ReturnKind) String() string {
 type NAT struct {
 	Src, Dst          netip.Addr
 	SrcPort, DstPort  uint16
+	ICMPID            uint16 // the query id of an ICMP echo after translation
 	Nat, Rdr          bool
 	PortLow, PortHigh uint16
 	Pool              bool
@@ -147,6 +151,12 @@ func (n *NAT) String() string {
 		return "<nil>"
 	}
 	s := fmt.Sprintf("%s > %s", netip.AddrPortFrom(n.Src, n.SrcPort), netip.AddrPortFrom(n.Dst, n.DstPort))
+	if n.SrcPort == 0 && n.DstPort == 0 {
+		s = fmt.Sprintf("%s > %s", n.Src, n.Dst)
+	}
+	if n.ICMPID != 0 {
+		s += fmt.Sprintf(" id %d", n.ICMPID)
+	}
 	if n.Pool {
 		s += " pool"
 	}

@@ -159,10 +159,23 @@ func (e *Engine) stateVerdict(s *state, p *Packet, viaError bool) Verdict {
 	}
 	si, di := sidx(p.Dir)
 	n := &NAT{Src: nk.addr[si], Dst: nk.addr[di]}
-	if p.Proto == ProtoTCP || p.Proto == ProtoUDP {
+	idChanged := false
+	switch p.Proto {
+	case ProtoTCP, ProtoUDP:
 		n.SrcPort, n.DstPort = nk.port[si], nk.port[di]
+	case ProtoICMP, ProtoICMPv6:
+		if dir, _, vtype, _ := icmpMapping(p.AF, p.ICMPType, p.ICMPID); vtype == 8 || vtype == 128 {
+			n.ICMPID = nk.port[di]
+			if dir == rules.DirIn {
+				n.ICMPID = nk.port[si]
+			}
+			idChanged = n.ICMPID != p.ICMPID
+			if !idChanged {
+				n.ICMPID = 0
+			}
+		}
 	}
-	if n.Src != p.Src || n.Dst != p.Dst || n.SrcPort != p.SrcPort || n.DstPort != p.DstPort {
+	if n.Src != p.Src || n.Dst != p.Dst || n.SrcPort != p.SrcPort || n.DstPort != p.DstPort || idChanged {
 		n.Nat = n.Src != p.Src || n.SrcPort != p.SrcPort
 		n.Rdr = n.Dst != p.Dst || n.DstPort != p.DstPort
 		v.Translation = n

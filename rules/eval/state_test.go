@@ -71,6 +71,23 @@ func TestStates(t *testing.T) {
 		{"ok, a table pool is reported as a pool", "table <p> { 192.0.2.10 192.0.2.11 }\npass out on em0 nat-to <p>\n", []step{
 			{"out em0 udp 10.0.0.5:1234 > 198.51.100.1:53", "pass @0 keep nat 192.0.2.10:50001 > 198.51.100.1:53 pool"},
 		}},
+		{"ok, nat-to gives echo requests a free id and translates the reply back", "pass out on em0 inet proto icmp nat-to 192.0.2.1\n", []step{
+			{"out em0 icmp 10.0.0.7 > 198.51.100.1 type=8 id=7", "pass @0 keep nat 192.0.2.1 > 198.51.100.1 id 7"},
+			{"out em0 icmp 10.0.0.8 > 198.51.100.1 type=8 id=7", "pass @0 keep nat 192.0.2.1 > 198.51.100.1 id 1"},
+			{"in em0 icmp 198.51.100.1 > 192.0.2.1 type=0 id=1", "pass state nat 198.51.100.1 > 10.0.0.8 id 7"},
+			{"in em0 icmp 198.51.100.1 > 192.0.2.1 type=0 id=7", "pass state nat 198.51.100.1 > 10.0.0.7"},
+		}},
+		{"bad, static-port fails when the translated key is taken", "pass out on em0 nat-to 192.0.2.1 static-port\n", []step{
+			{"out em0 udp 10.0.0.7:1234 > 198.51.100.1:53", "pass @0 keep nat 192.0.2.1:1234 > 198.51.100.1:53"},
+			{"out em0 udp 10.0.0.8:1234 > 198.51.100.1:53", "block @0"},
+		}},
+		{"ok, inet6 states and icmp6 echo", "block all\npass out on em0 inet6\n", []step{
+			{"out em0 udp [2001:db8::1]:5000 > [2001:db8:1::9]:53", "pass @1 keep"},
+			{"in em0 udp [2001:db8:1::9]:53 > [2001:db8::1]:5000", "pass state"},
+			{"out em0 icmp6 2001:db8::1 > 2001:db8:1::9 type=128 id=3", "pass @1 keep"},
+			{"in em0 icmp6 2001:db8:1::9 > 2001:db8::1 type=129 id=3", "pass state"},
+			{"in em0 icmp6 2001:db8:1::9 > 2001:db8::1 type=129 id=4", "block @0"},
+		}},
 		{"ok, max limits the states of a rule", "block all\npass in proto udp keep state (max 1)\n", []step{
 			{"in em0 udp 198.51.100.1:1000 > 192.0.2.1:53", "pass @1 keep"},
 			{"in em0 udp 198.51.100.1:1001 > 192.0.2.1:53", "block @1"},

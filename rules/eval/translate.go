@@ -29,15 +29,23 @@ func (c *evalCtx) transaddr(r *rules.Rule) {
 		}
 		port := c.nsport
 		lo, hi := r.Nat.ProxyPort[0], r.Nat.ProxyPort[1]
-		if tcpudp && (lo != 0 || hi != 0) {
+		switch {
+		case c.icmpEchoRequest():
+			// pf_get_sport gives echo requests a new id from 1-65535.
+			lo, hi = 1, 65535
 			port, ok = c.freePort(a, lo, hi)
-			if !ok {
-				c.tr.failed = true
-				return
-			}
-		}
-		if !tcpudp {
+		case !tcpudp:
+			// Other protocols keep their (virtual) ports.
 			lo, hi = 0, 0
+		case lo == 0 && hi == 0:
+			// static-port, or binat-to: the port stays, unless taken.
+			ok = !c.e.st.inUse(makeKey(c.p, c.af, a, c.ndst, port, c.ndport))
+		default:
+			port, ok = c.freePort(a, lo, hi)
+		}
+		if !ok {
+			c.tr.failed = true
+			return
 		}
 		c.nsrc, c.nsport = a, port
 		c.tr.nat, c.tr.portLow, c.tr.portHigh = true, lo, hi
@@ -132,12 +140,22 @@ func poolmask(raddr netip.Addr, mask rules.Addr16, saddr netip.Addr) netip.Addr 
 	return out
 }
 
+// icmpEchoRequest reports whether the packet is an ICMP or ICMPv6 echo
+// request, whose id nat-to rewrites.
+func (c *evalCtx) icmpEchoRequest() bool {
+	return c.p.Proto == ProtoICMP && c.p.ICMPType == 8 || c.p.Proto == ProtoICMPv6 && c.p.ICMPType == 128
+}
+
 // freePort picks the nat source port the way pf_get_sport would, but
-// deterministically: the lowest port of the range whose translated key
-// no state uses.
+// deterministically: the packet's own port when it is in the range and
+// free, otherwise the lowest port of the range whose translated key no
+// state uses. pf starts at a random port instead.
 func (c *evalCtx) freePort(a netip.Addr, lo, hi uint16) (uint16, bool) {
 	if lo > hi {
 		lo, hi = hi, lo
+	}
+	if own := c.nsport; own >= lo && own <= hi && !c.e.st.inUse(makeKey(c.p, c.af, a, c.ndst, own, c.ndport)) {
+		return own, true
 	}
 	for port := uint32(lo); port <= uint32(hi); port++ {
 		k := makeKey(c.p, c.af, a, c.ndst, uint16(port), c.ndport)
@@ -155,8 +173,14 @@ func (c *evalCtx) report() *NAT {
 	}
 	n := &NAT{Src: c.nsrc, Dst: c.ndst, Nat: c.tr.nat, Rdr: c.tr.rdr,
 		PortLow: c.tr.portLow, PortHigh: c.tr.portHigh, Pool: c.tr.pool}
-	if c.p.Proto == ProtoTCP || c.p.Proto == ProtoUDP {
+	switch c.p.Proto {
+	case ProtoTCP, ProtoUDP:
 		n.SrcPort, n.DstPort = c.nsport, c.ndport
+	case ProtoICMP, ProtoICMPv6:
+		n.ICMPID = c.ndport
+		if c.icmpDir == rules.DirIn {
+			n.ICMPID = c.nsport
+		}
 	}
 	return n
 }
