@@ -32,7 +32,7 @@ type Worker struct {
 	OpenConntrack func() (Conntrack, error)
 	OpenSync      func(Config) (SyncConn, error)
 
-	FlushEvery     time.Duration // queued records wait at most this long (OpenBSD: 1 s)
+	FlushDelay     time.Duration // a queued record waits at most this long (OpenBSD: up to 1 s)
 	ReconcileEvery time.Duration // dump and compare (and keep-alive) period
 	BulkEvery      time.Duration // pacing of bulk transfers (OpenBSD: 20 ms)
 	BulkBurst      int           // frames per BulkEvery
@@ -49,6 +49,11 @@ type Worker struct {
 
 	bulkTimer *time.Timer
 }
+
+// DefaultFlushDelay is how long a queued record waits for others to share
+// its frame. OpenBSD sends within a second; a short delay keeps the
+// window of states a crash loses small and still fills frames in bursts.
+const DefaultFlushDelay = 5 * time.Millisecond
 
 // Control operations a Worker answers.
 const (
@@ -86,8 +91,8 @@ func randomCreator() uint32 {
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, w.stop = context.WithCancel(ctx)
 	defer w.stop()
-	if w.FlushEvery == 0 {
-		w.FlushEvery = 100 * time.Millisecond
+	if w.FlushDelay == 0 {
+		w.FlushDelay = DefaultFlushDelay
 	}
 	if w.ReconcileEvery == 0 {
 		w.ReconcileEvery = 10 * time.Second
@@ -144,8 +149,12 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // loop is the worker's only goroutine with state.
 func (w *Worker) loop(ctx context.Context) error {
-	flush := time.NewTicker(w.FlushEvery)
+	// The flush timer runs only while something is queued, so an idle
+	// worker does not wake up.
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
 	defer flush.Stop()
+	armed := false
 	reconcile := time.NewTicker(w.ReconcileEvery)
 	defer reconcile.Stop()
 	bulkTick := time.NewTicker(w.BulkEvery)
@@ -206,6 +215,7 @@ func (w *Worker) loop(ctx context.Context) error {
 		case <-bulkTimer.C:
 			w.bulkStep(BulkTimeout)
 		case <-flush.C:
+			armed = false
 			w.flush()
 		case <-bulkTick.C:
 			if w.sc != nil && w.eng.BulkRunning() {
@@ -216,6 +226,10 @@ func (w *Worker) loop(ctx context.Context) error {
 		}
 		if w.eng.Urgent() {
 			w.flush()
+		}
+		if w.eng.Pending() && !armed {
+			flush.Reset(w.FlushDelay)
+			armed = true
 		}
 	}
 }
@@ -378,10 +392,13 @@ func (w *Worker) setDemote(n int) {
 }
 
 func (w *Worker) flush() {
-	if w.sc == nil || !w.eng.Pending() {
+	if !w.eng.Pending() {
 		return
 	}
-	w.send(w.eng.Flush())
+	frames := w.eng.Flush()
+	if w.sc != nil { // down: what was queued is dropped, as OpenBSD does
+		w.send(frames)
+	}
 }
 
 func (w *Worker) send(frames [][]byte) {

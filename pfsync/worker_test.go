@@ -136,7 +136,7 @@ func startFake(t *testing.T, ct *fakeCT, link *fakeLink) *fakeFW {
 	w := NewWorker(f.dir, "pfsync0", io.Discard)
 	w.OpenConntrack = func() (Conntrack, error) { return ct, nil }
 	w.OpenSync = func(Config) (SyncConn, error) { return link, nil }
-	w.FlushEvery, w.ReconcileEvery = 10*time.Millisecond, time.Hour
+	w.ReconcileEvery = time.Hour
 	var ctx context.Context
 	ctx, f.stop = context.WithCancel(context.Background())
 	go func() { f.done <- w.Run(ctx) }()
