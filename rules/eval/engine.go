@@ -143,7 +143,7 @@ type evalCtx struct {
 	tag                string
 	rm, am, a          *rules.Rule
 	rmPath             string
-	log                bool
+	log                uint8 // log flags of the match rules met (act.log)
 	tr                 translation
 	depth              int
 	matchTranslateRule *rules.Rule
@@ -172,7 +172,7 @@ func (e *Engine) testRule(p *Packet, af int) Verdict {
 		return drop
 	}
 	r := c.rm
-	v := Verdict{Action: rules.ActionPass, RuleNr: -1, Log: c.log}
+	v := Verdict{Action: rules.ActionPass, RuleNr: -1, Log: c.log != 0}
 	if r == nil {
 		// pf's default rule: pass, no state, so no translation either.
 		v.Tag = c.tag
@@ -234,7 +234,7 @@ func (c *evalCtx) createState(r *rules.Rule) *StateKey {
 	sp, dp := virtualPorts(p, c.af)
 	k1 := makeKey(p, c.af, p.Src, p.Dst, sp, dp)
 	k2 := makeKey(p, c.af, c.nsrc, c.ndst, c.nsport, c.ndport)
-	s := &state{wire: k1, stack: k2, dir: p.Dir, rule: r, anchor: c.rmPath, log: c.log || r.Log&rules.LogAll != 0}
+	s := &state{wire: k1, stack: k2, dir: p.Dir, rule: r, anchor: c.rmPath, log: (c.log|r.Log)&rules.LogAll != 0}
 	if p.Dir == rules.DirOut {
 		s.wire, s.stack = k2, k1
 	}
@@ -278,7 +278,7 @@ func (c *evalCtx) matchRuleset(rs *rules.Ruleset, path string) status {
 			c.e.expired[r] = true
 		}
 		if r.Action == rules.ActionMatch {
-			c.log = c.log || r.Log != 0
+			c.log |= r.Log
 			c.transaddr(r)
 			if c.tr.failed {
 				c.matchTranslateRule = r

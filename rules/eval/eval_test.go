@@ -2,6 +2,9 @@ package eval
 
 import (
 	"testing"
+
+	"carpfw/internal/hostinv"
+	"carpfw/parser"
 )
 
 func TestEval(t *testing.T) {
@@ -218,4 +221,22 @@ func cutPrefix(s, p string) (string, bool) {
 		return s[len(p):], true
 	}
 	return s, false
+}
+
+func TestInventoryIsAHost(t *testing.T) {
+	inv := hostinv.OpenBSDRegress()
+	l, err := Load("x", []byte("set skip on lo\nblock all\npass in on tun proto udp\n"), parser.Config{Inventory: inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := l.New(inv)
+	for _, tc := range []struct{ name, pkt, want string }{
+		{"ok, skip on the lo group covers lo1000000", "in lo1000000 udp 127.0.0.1:1 > 127.0.0.1:2", "pass skip"},
+		{"ok, group tun holds tun1000001", "in tun1000001 udp 10.0.0.2:1 > 10.0.0.1:2", "pass @1 keep"},
+		{"bad, enc0 is in neither group", "in enc0 udp 10.0.0.3:1 > 10.0.0.1:2", "block @0"},
+	} {
+		if got := e.Eval(pkt(tc.pkt)).String(); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
+	}
 }

@@ -173,3 +173,22 @@ func TestLoadErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestStateLogging(t *testing.T) {
+	for _, tc := range []struct {
+		name, conf, reply string
+	}{
+		{"ok, log (all) logs the packets of the state", "pass out log (all)\n", "pass state log"},
+		{"ok, a match rule's log (all) is kept by the state", "match out log (all)\npass out\n", "pass state log"},
+		{"bad, plain log logs only the packet that created the state", "pass out log\n", "pass state"},
+	} {
+		e := load(t, tc.conf, nil).New(testHost())
+		p := pkt("out em0 udp 192.0.2.1:5000 > 198.51.100.1:53")
+		if v := e.Eval(p); !v.Log {
+			t.Errorf("%s: first packet not logged: %s", tc.name, v)
+		}
+		if got := e.Eval(Reply(p)).String(); got != tc.reply {
+			t.Errorf("%s: reply got %s, want %s", tc.name, got, tc.reply)
+		}
+	}
+}
