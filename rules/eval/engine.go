@@ -75,22 +75,43 @@ func (e *Engine) Reset() {
 // SetTable replaces a table's contents with addresses or prefixes, each
 // optionally negated with a leading "!" (pfctl -t name -T replace).
 func (e *Engine) SetTable(name string, entries ...string) error {
-	t := &table{}
+	delete(e.tables, name)
+	return e.AddTable(name, entries...)
+}
+
+// AddTable adds addresses or prefixes to a table, as SetTable reads them
+// (pfctl -t name -T add). Entries that do not parse are skipped; the
+// first of them is reported.
+func (e *Engine) AddTable(name string, entries ...string) error {
+	t := e.tables[name]
+	if t == nil {
+		t = &table{}
+	}
+	var bad error
 	for _, s := range entries {
 		neg := strings.HasPrefix(s, "!")
-		s = strings.TrimPrefix(s, "!")
+		s = strings.TrimLeft(s, "!")
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			a, err2 := netip.ParseAddr(s)
 			if err2 != nil {
-				return fmt.Errorf("table <%s>: %v", name, err)
+				if bad == nil {
+					bad = fmt.Errorf("table <%s>: %v", name, err)
+				}
+				continue
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		t.entries = append(t.entries, tableEntry{prefix: p.Masked(), neg: neg})
 	}
 	e.tables[name] = t
-	return nil
+	return bad
+}
+
+// WithTableEntries adds entries to a table when the engine is built; see
+// AddTable.
+func WithTableEntries(name string, entries ...string) Option {
+	return func(e *Engine) { e.AddTable(name, entries...) }
 }
 
 // LoadAnchor replaces a named anchor's rules.
@@ -112,6 +133,9 @@ func (e *Engine) States() []StateKey {
 func (e *Engine) Eval(p Packet) Verdict {
 	af := p.af()
 	p.AF = af
+	if p.Dir != rules.DirOut {
+		p.Dir = rules.DirIn
+	}
 	if e.skipped(p.If) {
 		return Verdict{Action: rules.ActionPass, Skip: true, RuleNr: -1, Tag: p.Tag}
 	}

@@ -17,6 +17,9 @@ type Loaded struct {
 	Tables  []*rules.Table
 	Skip    []string
 	Anchors map[string]*rules.Ruleset
+	// TableFiles holds the entries read from the files of table
+	// definitions (table <t> file "…"), by table name.
+	TableFiles map[string][]string
 }
 
 // Load parses pf.conf text with the real parser (cfg as for
@@ -25,7 +28,7 @@ type Loaded struct {
 // and set block-policy (which the parser already applied to the rules)
 // have no effect on evaluation.
 func Load(name string, data []byte, cfg parser.Config) (*Loaded, error) {
-	l := &Loaded{Anchors: map[string]*rules.Ruleset{}}
+	l := &Loaded{Anchors: map[string]*rules.Ruleset{}, TableFiles: map[string][]string{}}
 	if err := l.load(name, data, cfg, 0); err != nil {
 		return nil, err
 	}
@@ -64,6 +67,18 @@ func (l *Loaded) load(name string, data []byte, cfg parser.Config, depth int) er
 	if read == nil {
 		read = os.ReadFile
 	}
+	for _, t := range res.Tables {
+		for _, ti := range t.Inits {
+			if ti.File == "" {
+				continue
+			}
+			b, err := read(ti.File)
+			if err != nil {
+				return fmt.Errorf("table <%s>: %v", t.Name, err)
+			}
+			l.TableFiles[t.Name] = append(l.TableFiles[t.Name], tableFileEntries(string(b))...)
+		}
+	}
 	for _, la := range res.LoadAnchors {
 		b, err := read(la.File)
 		if err != nil {
@@ -78,9 +93,34 @@ func (l *Loaded) load(name string, data []byte, cfg parser.Config, depth int) er
 	return nil
 }
 
+// tableFileEntries reads a table file as pfctl does (pfr_buf_load):
+// blank-separated addresses, "!" before an address negating it, "#"
+// starting a comment, "weight N" ignored. Host and interface names are
+// not resolved and are dropped by AddTable.
+func tableFileEntries(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		for i := 0; i < len(f); i++ {
+			if f[i] == "weight" {
+				i++
+				continue
+			}
+			out = append(out, f[i])
+		}
+	}
+	return out
+}
+
 // New returns an engine for the loaded ruleset on host.
 func (l *Loaded) New(host Host) *Engine {
 	opts := []Option{WithTables(l.Tables...), WithSkip(l.Skip...)}
+	for name, entries := range l.TableFiles {
+		opts = append(opts, WithTableEntries(name, entries...))
+	}
 	for p, rs := range l.Anchors {
 		opts = append(opts, WithAnchor(p, rs))
 	}

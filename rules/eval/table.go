@@ -47,8 +47,8 @@ func (t *table) first(af int) (netip.Addr, int) {
 	return first, n
 }
 
-// tableFromDef loads a table definition's address lists; files are not
-// read (use Engine.SetTable).
+// tableFromDef loads a table definition's address lists; Load reads
+// its files.
 func tableFromDef(d *rules.Table) *table {
 	t := &table{}
 	for _, ti := range d.Inits {
