@@ -115,7 +115,13 @@ func run(cmd *cobra.Command, o *options) error {
 		return fmt.Errorf("nothing to do; see pfconf --help")
 	}
 	if o.file != "" && o.noAction {
+		if o.printNft || o.strict {
+			return printNft(cmd, o)
+		}
 		return parseOnly(cmd, o)
+	}
+	if o.file != "" {
+		return loadFile(cmd, o)
 	}
 	return cli.Errorf("%s", notYet(o))
 }

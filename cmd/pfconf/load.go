@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/google/nftables"
+	"github.com/spf13/cobra"
+
+	"carpfw/internal/cli"
+	"carpfw/internal/nftload"
+	"carpfw/rules"
+)
+
+// compileFile reads and compiles the -f file; diagnostics go to stderr
+// as "file:line: message" lines.
+func compileFile(cmd *cobra.Command, o *options) (*rules.Program, error) {
+	f, name, err := openRules(o.file)
+	if err != nil {
+		return nil, cli.Errorf("%v", err)
+	}
+	data, err := io.ReadAll(f)
+	if o.file != "-" {
+		f.Close()
+	}
+	if err != nil {
+		return nil, cli.Errorf("%s: %v", name, err)
+	}
+	stderr := cmd.ErrOrStderr()
+	prog, err := nftload.Compile(nftload.Source{
+		Name: name, Data: data, Defines: o.defines, Strict: o.strict,
+		Stderr: func(s string) { fmt.Fprint(stderr, s) },
+	})
+	switch {
+	case errors.Is(err, nftload.ErrSyntax):
+		if o.noAction {
+			return nil, cli.Exit(1)
+		}
+		return nil, cli.Errorf("%v", err)
+	case err != nil:
+		// The messages were printed one per line.
+		if o.noAction {
+			return nil, cli.Exit(1)
+		}
+		return nil, cli.Errorf("%v", nftload.ErrSyntax)
+	}
+	return prog, nil
+}
+
+// printNft implements -n --print-nft -f: compile and print the nft text.
+func printNft(cmd *cobra.Command, o *options) error {
+	prog, err := compileFile(cmd, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(cmd.OutOrStdout(), prog.Text())
+	return nil
+}
+
+// loadFile implements -f: compile, then replace pfconf's table in one
+// batch. A disabled pfconf stays disabled.
+func loadFile(cmd *cobra.Command, o *options) error {
+	prog, err := compileFile(cmd, o)
+	if err != nil {
+		return err
+	}
+	if o.printNft {
+		fmt.Fprint(cmd.OutOrStdout(), prog.Text())
+	}
+	st, err := nftload.Status(newConn)
+	if err != nil {
+		return cli.Errorf("%v", err)
+	}
+	conn, err := newConn()
+	if err != nil {
+		return cli.Errorf("%v", err)
+	}
+	if err := nftload.Load(conn, prog, nftload.LoadOptions{Disabled: st.Loaded && !st.Enabled}); err != nil {
+		return cli.Errorf("%v", err)
+	}
+	return nil
+}
+
+// newConn opens a fresh nftables connection in the calling namespace;
+// each batch gets its own, so that no half-built batch is ever reused.
+func newConn() (*nftables.Conn, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return c, nil
+}

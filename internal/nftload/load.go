@@ -1,0 +1,146 @@
+// Package nftload loads a compiled pf ruleset (rules.Program) into the
+// kernel's nftables in one atomic netlink batch, reads it back, and
+// carries out pfctl's runtime commands on it (tables, enable/disable,
+// counters). It touches only table "inet pfconf" (rules.TableName).
+//
+// Atomicity (reference §2.14): the whole table is deleted and created
+// again in one batch (NFNL_MSG_BATCH_BEGIN ... END), which the kernel
+// commits completely or not at all. github.com/google/nftables v0.3.0 can
+// leave a partial batch queued after a marshalling error, so Load builds
+// every message first and sends nothing if any step failed; callers pass
+// a fresh Conn per load.
+package nftload
+
+import (
+	"fmt"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+
+	"carpfw/rules"
+)
+
+// Table is the nftables table pfconf owns.
+var Table = &nftables.Table{Family: nftables.TableFamilyINet, Name: rules.TableName}
+
+// LoadOptions modify a load.
+type LoadOptions struct {
+	// Disabled loads the ruleset with empty base chains (pfctl -f while
+	// pf is disabled keeps it disabled).
+	Disabled bool
+}
+
+// Load replaces pfconf's table with prog in one batch on conn. On any
+// error nothing is sent, or the kernel rejected the whole batch; either
+// way the running ruleset is unchanged.
+func Load(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
+	if err := queue(conn, prog, lo); err != nil {
+		return fmt.Errorf("pfconf: building the batch: %w", err)
+	}
+	if err := conn.Flush(); err != nil {
+		return fmt.Errorf("pfconf: loading the ruleset: %w", err)
+	}
+	return nil
+}
+
+// queue buffers the messages of a load on conn.
+func queue(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
+	conn.AddTable(Table)
+	conn.DelTable(Table)
+	conn.AddTable(Table)
+	for _, n := range prog.Counters {
+		conn.AddObj(&nftables.CounterObj{Table: Table, Name: n})
+	}
+	chains := map[string]*nftables.Chain{}
+	for _, ch := range prog.Chains {
+		chains[ch.Name] = conn.AddChain(nfChain(ch))
+	}
+	sets := map[string]*nftables.Set{}
+	for _, s := range prog.Sets {
+		ns, elems := nfSet(s)
+		if err := conn.AddSet(ns, elems); err != nil {
+			return fmt.Errorf("set %s: %w", s.Name, err)
+		}
+		sets[s.Name] = ns
+	}
+	for _, ch := range prog.Chains {
+		if lo.Disabled && ch.Hook != nil {
+			continue
+		}
+		for _, r := range ch.Rules {
+			ex, err := exprs(r, sets)
+			if err != nil {
+				return fmt.Errorf("chain %s: %w", ch.Name, err)
+			}
+			nr := &nftables.Rule{Table: Table, Chain: chains[ch.Name], Exprs: ex}
+			if r.Comment != "" {
+				nr.UserData = userdata.AppendString(nil, userdata.TypeComment, rules.CommentText(r.Comment))
+			}
+			conn.AddRule(nr)
+		}
+	}
+	return nil
+}
+
+// nfChain converts a chain; base chains get policy accept.
+func nfChain(ch *rules.Chain) *nftables.Chain {
+	c := &nftables.Chain{Name: ch.Name, Table: Table}
+	if h := ch.Hook; h != nil {
+		prio := nftables.ChainPriority(h.Priority)
+		pol := nftables.ChainPolicyAccept
+		c.Hooknum, c.Priority, c.Type, c.Policy = h.Hooknum, &prio, h.Type, &pol
+	}
+	return c
+}
+
+// nfSet converts a set and its elements (interval sets: a start element
+// and an IntervalEnd element at the exclusive end).
+func nfSet(s *rules.Set) (*nftables.Set, []nftables.SetElement) {
+	ns := &nftables.Set{Table: Table, Name: s.Name, Interval: s.Interval, Constant: s.Const}
+	switch {
+	case s.Map:
+		ns.KeyType, ns.IsMap, ns.DataType = nftables.TypeMark, true, nftables.TypeVerdict
+		ns.KeyByteOrder = binaryutil.NativeEndian
+	case s.Key == rules.KeyIPv6:
+		ns.KeyType = nftables.TypeIP6Addr
+	case s.Key == rules.KeyIPv4:
+		ns.KeyType = nftables.TypeIPAddr
+	default:
+		ns.KeyType = nftables.TypeMark
+	}
+	elems := make([]nftables.SetElement, 0, 2*len(s.Elems))
+	for _, e := range s.Elems {
+		el := nftables.SetElement{Key: e.Key}
+		if e.Goto != "" {
+			el.VerdictData = &expr.Verdict{Kind: expr.VerdictGoto, Chain: e.Goto}
+		}
+		elems = append(elems, el)
+		if e.End != nil {
+			elems = append(elems, nftables.SetElement{Key: e.End, IntervalEnd: true})
+		}
+	}
+	return ns, elems
+}
+
+// exprs flattens a rule's statements, binding set look-ups to the sets
+// created in the same batch (NFTA_LOOKUP_SET_ID).
+func exprs(r *rules.NRule, sets map[string]*nftables.Set) ([]expr.Any, error) {
+	var out []expr.Any
+	for _, st := range r.Stmts {
+		for _, e := range st.Exprs {
+			if l, ok := e.(*expr.Lookup); ok {
+				s := sets[l.SetName]
+				if s == nil {
+					return nil, fmt.Errorf("rule %q: no set %s", r.Text(), l.SetName)
+				}
+				cp := *l
+				cp.SetID = s.ID
+				e = &cp
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
