@@ -217,6 +217,30 @@ type Verdict struct {
 	Tag        string // the packet's tag after this pass
 }
 
+// Outcome renders what can be observed of a verdict on the wire,
+// without rule numbers: "pass", "pass keep" (a state was created), "pass
+// state" (an existing state passed it), "block", "block return-rst" or
+// "block return-icmp", then the translation if any.
+func (v Verdict) Outcome() string {
+	s := "pass"
+	if v.Action != rules.ActionPass {
+		s = "block"
+		if v.Return != ReturnNone {
+			s += " return-" + v.Return.String()
+		}
+	}
+	switch {
+	case v.StateMatch:
+		s += " state"
+	case v.State != nil:
+		s += " keep"
+	}
+	if v.Translation != nil {
+		s += " nat " + v.Translation.String()
+	}
+	return s
+}
+
 // String renders a verdict compactly, for test messages.
 func (v Verdict) String() string {
 	var w strings.Builder

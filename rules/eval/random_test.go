@@ -119,3 +119,47 @@ func TestRandomRulesetOptions(t *testing.T) {
 		}
 	}
 }
+
+// reversedQuick is the first-match form of a ruleset without quick,
+// match rules or anchors: the rules in reverse order, each quick.
+func reversedQuick(rs *rules.Ruleset) *rules.Ruleset {
+	out := &rules.Ruleset{}
+	for i := len(rs.Rules) - 1; i >= 0; i-- {
+		r := *rs.Rules[i]
+		r.Quick = true
+		r.Nr = len(out.Rules)
+		out.Rules = append(out.Rules, &r)
+	}
+	return out
+}
+
+// TestLastMatchIsReversedFirstMatch checks the evaluator against an
+// independent formulation of pf's rule: without quick, the last matching
+// rule wins, which is the first matching rule of the reversed ruleset
+// with every rule quick.
+func TestLastMatchIsReversedFirstMatch(t *testing.T) {
+	o := RandomOptions{NoQuick: true, NoMatch: true, Rules: 10}
+	for seed := int64(0); seed < 300; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		conf := RandomRuleset(r, o)
+		l := load(t, conf, nil)
+		n := len(l.Rules.Rules)
+		e1 := l.New(testHost())
+		l2 := *l
+		l2.Rules = reversedQuick(l.Rules)
+		e2 := l2.New(testHost())
+		for i := 0; i < 60; i++ {
+			p := RandomPacket(r, o)
+			for _, q := range []Packet{p, Reply(p)} {
+				v1, v2 := e1.Eval(q), e2.Eval(q)
+				nr := v2.RuleNr
+				if nr >= 0 && !v2.StateMatch {
+					nr = n - 1 - nr
+				}
+				if v1.Outcome() != v2.Outcome() || (!v1.StateMatch && v1.RuleNr != nr) {
+					t.Fatalf("seed %d packet %v:\n%s\nlast match: %s\nreversed first match: %s (rule %d)", seed, q, conf, v1, v2, nr)
+				}
+			}
+		}
+	}
+}

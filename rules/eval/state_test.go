@@ -192,3 +192,17 @@ func TestStateLogging(t *testing.T) {
 		}
 	}
 }
+
+func TestOutcome(t *testing.T) {
+	e := load(t, "block return in proto tcp to port 1\npass out on em0 nat-to 192.0.2.1\n", nil).New(testHost())
+	for _, tc := range []struct{ name, pkt, want string }{
+		{"ok, block return", "in em0 tcp 198.51.100.1:1000 > 192.0.2.1:1 S", "block return-rst"},
+		{"ok, default pass", "in em0 udp 198.51.100.1:1000 > 192.0.2.1:1", "pass"},
+		{"ok, keep with nat", "out em0 udp 10.0.0.2:1000 > 198.51.100.1:53", "pass keep nat 192.0.2.1:50001 > 198.51.100.1:53"},
+		{"ok, state", "in em0 udp 198.51.100.1:53 > 192.0.2.1:50001", "pass state nat 198.51.100.1:53 > 10.0.0.2:1000"},
+	} {
+		if got := e.Eval(pkt(tc.pkt)).Outcome(); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
