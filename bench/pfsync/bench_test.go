@@ -1,0 +1,369 @@
+// Package pfsyncbench measures carpfw's pfsync against conntrackd (FTFW,
+// states injected into the peer's kernel table) on the kernel tests'
+// topology, in the same run:
+//
+//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench/pfsync
+//
+// Figures: replication lag (median, p99) of real TCP connections opened
+// at 50/s, a burst of 20,000 states (states received per second, lost),
+// a 100,000-state bulk update (pfsync) or startup resync (conntrackd),
+// and the sync daemons' CPU per 1,000 states. Needs root.
+package pfsyncbench
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"carpfw/internal/ctnat"
+	"carpfw/internal/lab"
+)
+
+var pfsyncctl string
+
+func TestMain(m *testing.M) {
+	var tmp string
+	if os.Geteuid() == 0 {
+		var err error
+		tmp, err = os.MkdirTemp("", "pfsyncbench")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pfsyncctl = filepath.Join(tmp, "pfsyncctl")
+		if out, err := exec.Command("go", "build", "-o", pfsyncctl, "carpfw/cmd/pfsyncctl").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build pfsyncctl: %v\n%s", err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	os.Exit(code)
+}
+
+// Sizes of the runs.
+const (
+	lagConns   = 250 // at lagRate per second
+	lagRate    = 50
+	burstN     = 20000
+	bulkN      = 100000
+	serverAddr = "10.20.0.100:5001"
+)
+
+type topo struct {
+	l              *lab.Lab
+	client, server *lab.Host
+	fw             [2]*lab.Host
+	dir            [2]string
+}
+
+func newTopo(b *testing.B) *topo {
+	l := lab.New(b)
+	lan, wan := l.Switch("lan"), l.Switch("wan")
+	t := &topo{l: l, client: l.Host("client"), server: l.Host("server")}
+	lan.Attach(t.client, "eth0")
+	t.client.AddAddr("eth0", "10.10.0.100/24")
+	t.client.AddRoute("default", "10.10.0.2")
+	wan.Attach(t.server, "eth0")
+	t.server.AddAddr("eth0", "10.20.0.100/24")
+	t.server.AddRoute("default", "10.20.0.2")
+	t.fw[0], t.fw[1] = l.Host("fw1"), l.Host("fw2")
+	l.Link(t.fw[0], "sync0", t.fw[1], "sync0")
+	for i, h := range t.fw {
+		lan.Attach(h, "eth0")
+		wan.Attach(h, "eth1")
+		h.AddAddr("eth0", fmt.Sprintf("10.10.0.%d/24", i+2))
+		h.AddAddr("eth1", fmt.Sprintf("10.20.0.%d/24", i+2))
+		h.AddAddr("sync0", fmt.Sprintf("10.30.0.%d/30", i+1))
+		h.Sysctl("net.ipv4.ip_forward", "1")
+		rules := `table inet fw {
+	chain forward {
+		type filter hook forward priority 0; policy drop;
+		ct state established,related accept
+		iifname "eth0" tcp flags & (syn|ack) == syn ct state new accept
+	}
+}`
+		if out, err := h.Run("sh", "-c", "nft -f - <<'EOF'\n"+rules+"\nEOF"); err != nil {
+			b.Fatalf("nft: %v\n%s", err, out)
+		}
+		h.Sysctl("net.netfilter.nf_conntrack_tcp_loose", "0")
+		t.dir[i] = b.TempDir()
+	}
+	return t
+}
+
+// count returns the number of conntrack entries in h.
+func count(h *lab.Host) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(h.ReadSysctl("net.netfilter.nf_conntrack_count")))
+	return n
+}
+
+// inject creates n established TCP entries in h's table (10.11.x.y:sport →
+// the server:80) as fast as ctnetlink takes them, and returns how long it took.
+func inject(b *testing.B, h *lab.Host, n, base int) time.Duration {
+	start := time.Now()
+	err := h.Do(func() error {
+		ct, err := ctnat.Dial()
+		if err != nil {
+			return err
+		}
+		defer ct.Close()
+		for i := range n {
+			k := base + i
+			src := netip.AddrFrom4([4]byte{10, 11, byte(k >> 16), byte(k >> 8)})
+			e := ctnat.Entry{
+				Orig:    ctnat.Tuple{Src: src, Dst: netip.MustParseAddr("10.20.0.100"), Proto: unix.IPPROTO_TCP, SrcPort: uint16(1024 + k&0xff), DstPort: 80},
+				Status:  ctnat.StatusSeenReply | ctnat.StatusAssured,
+				Timeout: 7200,
+				TCP:     &ctnat.TCP{State: ctnat.TCPEstablished},
+			}
+			if err := ct.Create(e); err != nil {
+				return fmt.Errorf("create %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// waitCount waits until h holds at least want entries, or until the count
+// stopped growing for 3 s, and returns the count and when it last grew.
+func waitCount(h *lab.Host, want int, limit time.Duration) (int, time.Time) {
+	last, lastAt := count(h), time.Now()
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		n := count(h)
+		if n != last {
+			last, lastAt = n, time.Now()
+		}
+		if n >= want || time.Since(lastAt) > 3*time.Second {
+			break
+		}
+	}
+	return last, lastAt
+}
+
+// cpuTicks returns utime+stime of pid in clock ticks.
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+const ticksPerSecond = 100 // USER_HZ
+
+// impl is a sync implementation under test.
+type impl interface {
+	name() string
+	start(i int)
+	stop(i int)
+	pids() []int
+	ready(i int) bool // bulk update / resync done
+}
+
+// result holds one implementation's figures.
+type result struct {
+	name                     string
+	lagMed, lagP99           time.Duration
+	lagN, lagMissing         int
+	burstRate                float64
+	burstLost                int
+	burstInject              time.Duration
+	bulkSeconds              float64
+	bulkGot                  int
+	cpuPer1k                 float64 // ms of CPU (both firewalls) per 1,000 states of the burst
+	cpuPer1kFW1, cpuPer1kFW2 float64
+}
+
+func BenchmarkPfsyncVsConntrackd(b *testing.B) {
+	if _, err := exec.LookPath("conntrackd"); err != nil {
+		b.Fatalf("conntrackd: %v (apt-get install conntrackd)", err)
+	}
+	for range b.N {
+		t := newTopo(b)
+		var res []result
+		for _, im := range []impl{&pfsyncImpl{t: t, b: b}, &conntrackdImpl{t: t, b: b}} {
+			res = append(res, run(b, t, im))
+		}
+		report(b, res)
+	}
+}
+
+func run(b *testing.B, t *topo, im impl) result {
+	r := result{name: im.name()}
+	for _, h := range t.fw {
+		h.Run("conntrack", "-F")
+	}
+	im.start(0)
+	im.start(1)
+	for end := time.Now().Add(30 * time.Second); !(im.ready(0) && im.ready(1)); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(end) {
+			b.Fatalf("%s: not ready", im.name())
+		}
+	}
+	r.lagMed, r.lagP99, r.lagN, r.lagMissing = lag(b, t)
+
+	// Burst: 20,000 states into fw1's table at once.
+	base := count(t.fw[1])
+	ticks := func() (a, c int64) {
+		for i, p := range im.pids() {
+			if i%2 == 0 {
+				a += cpuTicks(p)
+			} else {
+				c += cpuTicks(p)
+			}
+		}
+		return
+	}
+	c1a, c2a := ticks()
+	t0 := time.Now()
+	r.burstInject = inject(b, t.fw[0], burstN, 0)
+	got, at := waitCount(t.fw[1], base+burstN, 120*time.Second)
+	c1b, c2b := ticks()
+	got -= base
+	r.burstLost = burstN - got
+	r.burstRate = float64(got) / at.Sub(t0).Seconds()
+	r.cpuPer1kFW1 = float64(c1b-c1a) * 1000 / ticksPerSecond / (burstN / 1000)
+	r.cpuPer1kFW2 = float64(c2b-c2a) * 1000 / ticksPerSecond / (burstN / 1000)
+	r.cpuPer1k = r.cpuPer1kFW1 + r.cpuPer1kFW2
+
+	// Bulk: fw2 starts while fw1 holds 100,000 states.
+	im.stop(1)
+	t.fw[1].Run("conntrack", "-F")
+	inject(b, t.fw[0], bulkN, burstN)
+	time.Sleep(3 * time.Second) // let fw1's daemon take the events in
+	base = count(t.fw[1])
+	t0 = time.Now()
+	im.start(1)
+	got, at = waitCount(t.fw[1], base+burstN+bulkN, 300*time.Second)
+	for end := time.Now().Add(10 * time.Second); !im.ready(1) && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	}
+	r.bulkGot = got - base
+	r.bulkSeconds = at.Sub(t0).Seconds()
+	im.stop(0)
+	im.stop(1)
+	return r
+}
+
+// lag opens lagConns TCP connections at lagRate/s from the client and
+// measures, from conntrack's NEW events on both firewalls (one clock),
+// how long each took to appear on fw2 after fw1.
+func lag(b *testing.B, t *topo) (med, p99 time.Duration, n, missing int) {
+	ln, err := t.server.Listen("tcp", serverAddr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var ev [2]*lab.Proc
+	for i, h := range t.fw {
+		ev[i] = h.Start("conntrack", "-E", "-e", "NEW", "-o", "timestamp", "-b", "33554432", "-p", "tcp", "--dport", "5001")
+	}
+	time.Sleep(500 * time.Millisecond)
+	tick := time.NewTicker(time.Second / lagRate)
+	for range lagConns {
+		<-tick.C
+		if c, err := t.client.Dial("tcp", serverAddr); err == nil {
+			c.Close()
+		}
+	}
+	tick.Stop()
+	time.Sleep(2 * time.Second)
+	var at [2]map[string]float64
+	for i, p := range ev {
+		p.Term()
+		p.Wait(5 * time.Second)
+		at[i] = parseEvents(p.Output())
+	}
+	var lags []time.Duration
+	for k, t1 := range at[0] {
+		t2, ok := at[1][k]
+		if !ok {
+			missing++
+			continue
+		}
+		lags = append(lags, time.Duration((t2-t1)*float64(time.Second)))
+	}
+	if len(lags) == 0 {
+		b.Fatalf("no connection seen on both firewalls (fw1 %d, fw2 %d)", len(at[0]), len(at[1]))
+	}
+	slices.Sort(lags)
+	return lags[len(lags)/2], lags[min(len(lags)-1, len(lags)*99/100)], len(lags), missing
+}
+
+// parseEvents maps "sport" to the event time of conntrack -E -o timestamp
+// lines ("[1700000000.123456]	    [NEW] tcp … sport=N dport=5001 …").
+func parseEvents(out string) map[string]float64 {
+	m := map[string]float64{}
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "[") || !strings.Contains(l, "dport=5001") {
+			continue
+		}
+		ts, err := strconv.ParseFloat(strings.Trim(strings.Fields(l)[0], "[]"), 64)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(l) {
+			if strings.HasPrefix(f, "sport=") {
+				if _, dup := m[f]; !dup {
+					m[f] = ts
+				}
+				break
+			}
+		}
+	}
+	return m
+}
+
+func report(b *testing.B, res []result) {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n%-26s %12s %12s %14s %10s %12s %14s %16s\n", "implementation", "lag median", "lag p99",
+		"burst states/s", "lost", "bulk 100k s", "bulk received", "CPU ms/1k states")
+	for _, r := range res {
+		fmt.Fprintf(&sb, "%-26s %12s %12s %14.0f %10d %12.2f %14d %9.1f (%.1f+%.1f)\n", r.name,
+			r.lagMed.Round(time.Microsecond), r.lagP99.Round(time.Microsecond), r.burstRate, r.burstLost,
+			r.bulkSeconds, r.bulkGot, r.cpuPer1k, r.cpuPer1kFW1, r.cpuPer1kFW2)
+	}
+	if len(res) == 2 {
+		p, c := res[0], res[1]
+		fmt.Fprintf(&sb, "ratios pfsync/conntrackd: lag median %.2f, p99 %.2f, burst rate %.2f, bulk time %.2f, CPU %.2f\n",
+			float64(p.lagMed)/float64(c.lagMed), float64(p.lagP99)/float64(c.lagP99), p.burstRate/c.burstRate,
+			p.bulkSeconds/c.bulkSeconds, p.cpuPer1k/c.cpuPer1k)
+	}
+	for _, r := range res {
+		fmt.Fprintf(&sb, "%s: lag over %d connections (%d missing on fw2); burst injected on fw1 in %v\n", r.name, r.lagN, r.lagMissing, r.burstInject.Round(time.Millisecond))
+	}
+	fmt.Print(sb.String())
+	b.Log(sb.String())
+	p := res[0]
+	b.ReportMetric(float64(p.lagMed.Microseconds()), "pfsync-lag-med-µs")
+	b.ReportMetric(p.burstRate, "pfsync-burst-states/s")
+	b.ReportMetric(p.bulkSeconds, "pfsync-bulk100k-s")
+}
