@@ -173,3 +173,34 @@ func ifAddrs(h Host, name string, flags int, bits int) []netip.Prefix {
 	}
 	return out
 }
+
+// GroupsOf returns h's group look-up in the form rules.CompileOptions
+// takes, so that a compiled ruleset and the evaluator see the same
+// groups.
+func GroupsOf(h Host) func(name string) ([]string, bool) {
+	return func(name string) ([]string, bool) {
+		if h == nil {
+			return nil, false
+		}
+		return h.Group(name)
+	}
+}
+
+// IfAddrsOf returns h's interface addresses (with their prefix lengths)
+// in the form rules.CompileOptions takes.
+func IfAddrsOf(h Host) func(name string) []netip.Prefix {
+	return func(name string) []netip.Prefix {
+		if h == nil {
+			return nil
+		}
+		var out []netip.Prefix
+		for _, ifc := range h.Interfaces() {
+			if ifc.Name == name {
+				for _, a := range ifc.Addrs {
+					out = append(out, netip.PrefixFrom(a.Addr, a.PrefixLen))
+				}
+			}
+		}
+		return out
+	}
+}
