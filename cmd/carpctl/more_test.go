@@ -40,8 +40,15 @@ func TestForcedState(t *testing.T) {
 	fw1, fw2, _ := pair(t)
 	fw1.waitState("carp0", carp.Master, 5*time.Second)
 	fw2.waitState("carp0", carp.Backup, time.Second)
+	// fw2's MASTER lasts until fw1's next advertisement, at most 1 s: it
+	// can be over before carpctl returns, so look at the transition count.
+	before := fw2.stats("carp0").Preempt
 	fw2.carpctl("carp0", "state", "master")
-	fw2.waitState("carp0", carp.Master, time.Second)
+	for end := time.Now().Add(2 * time.Second); fw2.stats("carp0").Preempt == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("state master: fw2 never became MASTER\n%s", fw2.log("carp0"))
+		}
+	}
 	// fw2 is slower: fw1 stays MASTER and fw2 yields at fw1's next
 	// advertisement (carp.md §3.3).
 	fw2.waitState("carp0", carp.Backup, 2*time.Second)
