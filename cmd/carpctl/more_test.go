@@ -110,3 +110,18 @@ func TestNetstartSeed(t *testing.T) {
 		t.Errorf("a bad file changed carp0:\n%s", s)
 	}
 }
+
+// TestThreeNodes: on one switch, the fastest of three nodes is MASTER;
+// when it dies the next fastest takes over and the third stays BACKUP.
+func TestThreeNodes(t *testing.T) {
+	fw1, fw2, h3 := pair(t)
+	fw2.carpctl("carp0", "advskew", "50")
+	fw3 := newFW(t, h3)
+	fw3.carpctl("carp0", "vhid", "1", "pass", "secret", "carpdev", "eth0", "advskew", "100", "inet", "10.66.0.1/24")
+	fw1.waitState("carp0", carp.Master, 5*time.Second)
+	fw2.waitState("carp0", carp.Backup, 5*time.Second)
+	fw3.waitState("carp0", carp.Backup, 5*time.Second)
+	fw1.killWorker("carp0")
+	fw2.waitState("carp0", carp.Master, 3*(time.Second+50*time.Second/256)+2*time.Second)
+	fw3.holdState("carp0", carp.Backup, 2*time.Second)
+}

@@ -156,6 +156,9 @@ func TestWorkersPerNamespace(t *testing.T) {
 	if out, err := carpctlIn(h1, "carp0"); err == nil || !strings.Contains(out, "carp0: no such interface") {
 		t.Errorf("after destroy: %q, %v", out, err)
 	}
+	if out, err := h1.Run("ip", "link", "show", "carp0"); err == nil {
+		t.Errorf("the macvlan outlived destroy:\n%s", out)
+	}
 }
 
 // waitMaster waits until carp0 in dir is MASTER.
