@@ -12,7 +12,7 @@ import (
 // differential test can load every one of them.
 func TestRandomRulesetsCompile(t *testing.T) {
 	h := testHost()
-	for _, o := range []RandomOptions{{}, {Anchors: true, Rules: 12}} {
+	for _, o := range []RandomOptions{{}, {Anchors: true, Rules: 12}, {NAT: true, Rules: 12}} {
 		for seed := int64(0); seed < 200; seed++ {
 			conf := RandomRuleset(rand.New(rand.NewSource(seed)), o)
 			l := load(t, conf, nil)

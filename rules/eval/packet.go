@@ -140,7 +140,7 @@ func (k ReturnKind) String() string {
 type NAT struct {
 	Src, Dst          netip.Addr
 	SrcPort, DstPort  uint16
-	ICMPID            uint16 // the query id of an ICMP echo after translation
+	ICMPID            uint16 // the new id of an ICMP echo, 0 when unchanged
 	Nat, Rdr          bool
 	PortLow, PortHigh uint16
 	Pool              bool
@@ -205,7 +205,8 @@ type Verdict struct {
 	Anchor string
 	Rule   *rules.Rule
 	Quick  bool
-	// Translation is the translation applied to the packet, nil for none.
+	// Translation is the translation applied to the packet, nil for none
+	// (or one that leaves the packet unchanged).
 	Translation *NAT
 	// State is the state created by this packet, nil for none.
 	State *StateKey

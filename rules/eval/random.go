@@ -24,6 +24,10 @@ type RandomOptions struct {
 	NoFlags    bool     // no flags option
 	// Anchors allows inline anchors (off by default).
 	Anchors bool
+	// NAT adds nat-to rules on outbound and rdr-to rules on inbound pass
+	// and match rules (off by default), to single addresses, the forms
+	// the nftables compiler accepts.
+	NAT bool
 }
 
 func (o RandomOptions) ifs() []string {
@@ -74,9 +78,35 @@ func RandomRuleset(r *rand.Rand, o RandomOptions) string {
 			w.WriteString("}\n")
 			continue
 		}
+		if o.NAT && r.Intn(4) == 0 {
+			w.WriteString(randNATRule(r, o) + "\n")
+			continue
+		}
 		w.WriteString(randRule(r, o) + "\n")
 	}
 	return w.String()
+}
+
+// randNATRule is an outbound nat-to or an inbound rdr-to rule.
+func randNATRule(r *rand.Rand, o RandomOptions) string {
+	ifs := o.ifs()
+	action := []string{"pass", "match"}[r.Intn(2)]
+	on := " on " + ifs[r.Intn(len(ifs))]
+	proto := []string{"", " proto tcp", " proto udp"}[r.Intn(3)]
+	if r.Intn(2) == 0 {
+		from := []string{"any", "10.0.0.0/16", "10.0.0.0/8"}[r.Intn(3)]
+		static := []string{"", "", " static-port"}[r.Intn(3)]
+		return action + " out" + on + proto + " from " + from + " nat-to 192.0.2.1" + static
+	}
+	if proto == "" {
+		proto = " proto tcp"
+	}
+	port := randPorts[r.Intn(len(randPorts))]
+	to := fmt.Sprintf(" to 192.0.2.1 port %d rdr-to 10.0.0.2", port)
+	if r.Intn(2) == 0 {
+		to += fmt.Sprintf(" port %d", randPorts[r.Intn(len(randPorts))])
+	}
+	return action + " in" + on + proto + to
 }
 
 func randDir(r *rand.Rand) string {

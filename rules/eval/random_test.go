@@ -22,7 +22,7 @@ func printed(l *Loaded) string {
 // pfctl-printed form decide every packet of a random sequence (with
 // replies, so states come into play) the same way.
 func TestPrintedFormEvaluatesAlike(t *testing.T) {
-	opts := []RandomOptions{{}, {Anchors: true, Rules: 12}, {NoTables: true, NoMatch: true, Interfaces: []string{"em0", "em1", "em2"}}}
+	opts := []RandomOptions{{}, {Anchors: true, Rules: 12}, {NoTables: true, NoMatch: true, Interfaces: []string{"em0", "em1", "em2"}}, {NAT: true, Anchors: true}}
 	for seed := int64(0); seed < 300; seed++ {
 		r := rand.New(rand.NewSource(seed))
 		o := opts[seed%int64(len(opts))]
@@ -161,5 +161,36 @@ func TestLastMatchIsReversedFirstMatch(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestRandomNATTranslates(t *testing.T) {
+	o := RandomOptions{NAT: true, Rules: 10}
+	nat, back := 0, 0
+	for seed := int64(0); seed < 200; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		e := load(t, RandomRuleset(r, o), nil).New(testHost())
+		for i := 0; i < 40; i++ {
+			p := RandomPacket(r, o)
+			v := e.Eval(p)
+			if v.Translation == nil || v.StateMatch {
+				continue
+			}
+			nat++
+			// The reply travels to the translated addresses.
+			q := Reply(p)
+			q.Src, q.Dst = v.Translation.Dst, v.Translation.Src
+			if p.Proto == ProtoTCP || p.Proto == ProtoUDP {
+				q.SrcPort, q.DstPort = v.Translation.DstPort, v.Translation.SrcPort
+			}
+			if w := e.Eval(q); w.StateMatch && w.Translation != nil && w.Translation.Dst == p.Src {
+				back++
+			} else {
+				t.Errorf("seed %d: reply %v to %v (%s) got %s", seed, q, p, v, w)
+			}
+		}
+	}
+	if nat < 50 || back != nat {
+		t.Errorf("ok, translations: %d, replies translated back: %d", nat, back)
 	}
 }

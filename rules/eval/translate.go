@@ -166,9 +166,12 @@ func (c *evalCtx) freePort(a netip.Addr, lo, hi uint16) (uint16, bool) {
 	return 0, false
 }
 
-// report is the translation to put in a verdict.
+// report is the translation to put in a verdict: nil when no rule
+// translated or the translation left the packet as it was.
 func (c *evalCtx) report() *NAT {
-	if !c.tr.nat && !c.tr.rdr {
+	p := c.p
+	sp, dp := virtualPorts(p, c.af)
+	if !c.tr.nat && !c.tr.rdr || c.nsrc == p.Src && c.ndst == p.Dst && c.nsport == sp && c.ndport == dp {
 		return nil
 	}
 	n := &NAT{Src: c.nsrc, Dst: c.ndst, Nat: c.tr.nat, Rdr: c.tr.rdr,
@@ -180,6 +183,9 @@ func (c *evalCtx) report() *NAT {
 		n.ICMPID = c.ndport
 		if c.icmpDir == rules.DirIn {
 			n.ICMPID = c.nsport
+		}
+		if n.ICMPID == p.ICMPID {
+			n.ICMPID = 0
 		}
 	}
 	return n
