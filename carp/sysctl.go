@@ -2,12 +2,15 @@ package carp
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+
+	"carpfw/internal/ctl"
 )
 
 // Sysctl holds the net.inet.carp variables of OpenBSD (carp.md §3.7) that
@@ -111,4 +114,53 @@ func b01(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// SysctlCommand is carpctl sysctl: with no args it returns every
+// variable as "name=value"; names return their values; "name=value" args
+// set them in the run directory's carp.sysctl, after which every running
+// carp worker of dir rereads its settings. Nothing is written if any
+// argument is bad.
+func SysctlCommand(ctx context.Context, dir string, args []string) ([]string, error) {
+	s, err := LoadSysctl("/etc/sysctl.conf", SysctlPath(dir))
+	if err != nil {
+		return nil, err
+	}
+	names, set := args, false
+	if len(names) == 0 {
+		names = SysctlNames
+	}
+	for _, a := range args {
+		if k, v, ok := strings.Cut(a, "="); ok {
+			if err := s.Set(k, v); err != nil {
+				return nil, err
+			}
+			set = true
+		} else if _, err := s.Get(a); err != nil {
+			return nil, err
+		}
+	}
+	if set {
+		var b strings.Builder
+		for _, n := range SysctlNames {
+			v, _ := s.Get(n)
+			fmt.Fprintf(&b, "%s=%s\n", n, v)
+		}
+		if err := os.WriteFile(SysctlPath(dir), []byte(b.String()), 0o644); err != nil {
+			return nil, err
+		}
+		workers, _ := ctl.Workers(dir, "carp")
+		for _, w := range workers {
+			if err := ctl.Call(ctx, dir, w, OpSysctl, nil, nil); err != nil && !errors.Is(err, ctl.ErrNoWorker) {
+				return nil, err
+			}
+		}
+	}
+	var out []string
+	for _, a := range names {
+		k, _, _ := strings.Cut(a, "=")
+		v, _ := s.Get(k)
+		out = append(out, k+"="+v)
+	}
+	return out, nil
 }

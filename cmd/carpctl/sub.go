@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -103,46 +101,11 @@ worker of the namespace takes a change at once.`,
 
 // carpSysctl shows names (all when none) or sets name=value pairs.
 func carpSysctl(ctx context.Context, out io.Writer, dir string, args []string) error {
-	s, err := carp.LoadSysctl("/etc/sysctl.conf", carp.SysctlPath(dir))
-	if err != nil {
-		return err
+	lines, err := carp.SysctlCommand(ctx, dir, args)
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
 	}
-	names, set := args, false
-	if len(names) == 0 {
-		names = carp.SysctlNames
-	}
-	for _, a := range args {
-		if k, v, ok := strings.Cut(a, "="); ok {
-			if err := s.Set(k, v); err != nil {
-				return err
-			}
-			set = true
-		} else if _, err := s.Get(a); err != nil {
-			return err
-		}
-	}
-	if set {
-		var b strings.Builder
-		for _, n := range carp.SysctlNames {
-			v, _ := s.Get(n)
-			fmt.Fprintf(&b, "%s=%s\n", n, v)
-		}
-		if err := os.WriteFile(carp.SysctlPath(dir), []byte(b.String()), 0o644); err != nil {
-			return err
-		}
-		workers, _ := ctl.Workers(dir, "carp")
-		for _, w := range workers {
-			if err := ctl.Call(ctx, dir, w, carp.OpSysctl, nil, nil); err != nil && !errors.Is(err, ctl.ErrNoWorker) {
-				return err
-			}
-		}
-	}
-	for _, a := range names {
-		k, _, _ := strings.Cut(a, "=")
-		v, _ := s.Get(k)
-		fmt.Fprintf(out, "%s=%s\n", k, v)
-	}
-	return nil
+	return err
 }
 
 func newStatsCmd(o *options) *cobra.Command {
