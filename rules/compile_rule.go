@@ -181,8 +181,12 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 		pre = append(pre, sLog(fmt.Sprintf("pf:%d:%s:%s ", r.Nr, act, d), uint16(r.LogIf)))
 	}
 	if r.Action == ActionBlock {
+		rj := rejects(r)
+		if len(rj) > 0 {
+			pre = append(pre, sCtMarkOr(CtRejected))
+		}
 		add(pre...)
-		for _, s := range rejects(r) {
+		for _, s := range rj {
 			add(s...)
 		}
 		add(sVerdict(expr.VerdictDrop, ""))

@@ -45,6 +45,12 @@ const (
 	// CtNoSync marks a state created by a rule with no-sync; the pfsync
 	// worker does not send such states (pf.conf(5) "no-sync").
 	CtNoSync = 0x80000000
+	// CtRejected marks a connection whose packet a block return rule
+	// answered. The RST or ICMP error the kernel sends is attached to
+	// that connection as related (nf_ct_attach); pf never filters the
+	// packets it generates, so the state look-up passes related packets
+	// of such connections.
+	CtRejected = 0x00000004
 )
 
 // pass is one of pf's two evaluation passes.
@@ -153,7 +159,7 @@ func stateRules(d pass) []*NRule {
 	return []*NRule{
 		{Stmts: []Stmt{sCtDirection(false), sCtMarkTest(same, same, false), acc}, Comment: "state"},
 		{Stmts: []Stmt{sCtDirection(true), sCtMarkTest(other, other, false), acc}, Comment: "state"},
-		{Stmts: []Stmt{sCtStateRelated(), sCtMarkTest(CtInState|CtOutState, 0, true), acc}, Comment: "state"},
+		{Stmts: []Stmt{sCtStateRelated(), sCtMarkTest(CtInState|CtOutState|CtRejected, 0, true), acc}, Comment: "state"},
 	}
 }
 

@@ -1,6 +1,8 @@
 package nftload
 
 import (
+	"github.com/google/nftables"
+
 	"os"
 	"testing"
 )
@@ -11,3 +13,7 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// newNSConn opens an nftables connection in the calling thread's
+// namespace (tests call it inside lab.Host.Do only).
+func newNSConn() (*nftables.Conn, error) { return nftables.New() }
