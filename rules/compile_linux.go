@@ -69,7 +69,9 @@ func (c *compiler) check(r *Rule) {
 	if r.Src.Addr.Type == AddrRTLabel || r.Dst.Addr.Type == AddrRTLabel {
 		e("route labels")
 	}
-	c.checkTranslation(r)
+	if r.RuleFlag&FlagAfTo == 0 {
+		c.checkTranslation(r)
+	}
 
 	switch r.KeepState {
 	case StateModulate:

@@ -13,6 +13,7 @@ package nftload
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -37,13 +38,32 @@ type LoadOptions struct {
 // way the running ruleset is unchanged.
 func Load(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
 	if err := queue(conn, prog, lo); err != nil {
-		return fmt.Errorf("pfconf: building the batch: %w", err)
+		return fmt.Errorf("building the batch: %w", err)
 	}
 	if err := conn.Flush(); err != nil {
-		return fmt.Errorf("pfconf: loading the ruleset: %w", err)
+		return &KernelError{Op: "loading the ruleset", Err: err}
 	}
 	return nil
 }
+
+// KernelError is a batch the kernel refused. The kernel answers every
+// message of a failed batch; Error shows the first answer only.
+type KernelError struct {
+	Op  string
+	Err error
+}
+
+func (e *KernelError) Error() string {
+	msg := e.Err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = strings.TrimPrefix(msg, "conn.Receive: ")
+	msg = strings.TrimPrefix(msg, "netlink receive: ")
+	return e.Op + ": " + msg
+}
+
+func (e *KernelError) Unwrap() error { return e.Err }
 
 // queue buffers the messages of a load on conn.
 func queue(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {

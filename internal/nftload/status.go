@@ -26,12 +26,12 @@ func Status(dial func() (*nftables.Conn, error)) (State, error) {
 		if errors.Is(err, os.ErrNotExist) || isNoEnt(err) {
 			return State{}, nil
 		}
-		return State{}, fmt.Errorf("pfconf: reading table: %w", err)
+		return State{}, fmt.Errorf("reading table: %w", err)
 	}
 	ch := &nftables.Chain{Name: rules.BaseChainNames()[0], Table: Table}
 	rs, err := conn.GetRules(Table, ch)
 	if err != nil {
-		return State{}, fmt.Errorf("pfconf: reading chain %s: %w", ch.Name, err)
+		return State{}, fmt.Errorf("reading chain %s: %w", ch.Name, err)
 	}
 	return State{Loaded: true, Enabled: len(rs) > 0}, nil
 }
