@@ -95,7 +95,7 @@ func sFibMissing(src, iif, neg bool) Stmt {
 		v, t = 1, "exists"
 	}
 	return Stmt{fmt.Sprintf("fib %s oif %s", kw, t), []expr.Any{
-		f, &expr.Cmp{Op: expr.CmpOpEq, Register: reg, Data: []byte{v}},
+		f, &expr.Cmp{Op: expr.CmpOpEq, Register: reg, Data: []byte{v, 0, 0, 0}},
 	}}
 }
 

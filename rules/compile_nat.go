@@ -106,11 +106,16 @@ func natStmts(x xlat) [][]Stmt {
 		if lo == 0 && hi == 0 {
 			return [][]Stmt{{{"masquerade", []expr.Any{&expr.Masq{}}}}}
 		}
-		return [][]Stmt{{{fmt.Sprintf("masquerade to :%d-%d", lo, hi), []expr.Any{
+		masq := Stmt{fmt.Sprintf("masquerade to :%d-%d", lo, hi), []expr.Any{
 			&expr.Immediate{Register: 1, Data: be16(lo)},
 			&expr.Immediate{Register: 2, Data: be16(hi)},
 			&expr.Masq{ToPorts: true, RegProtoMin: 1, RegProtoMax: 2},
-		}}}}
+		}}
+		return [][]Stmt{
+			{sL4proto(unix.IPPROTO_TCP, false), masq},
+			{sL4proto(unix.IPPROTO_UDP, false), masq},
+			{notTCPUDP(), {"masquerade", []expr.Any{&expr.Masq{}}}},
+		}
 	}
 	af := x.af
 	if af == AFUnspec {
@@ -170,8 +175,12 @@ func natStmts(x xlat) [][]Stmt {
 	for _, proto := range []int{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
 		out = append(out, []Stmt{sNfproto(af), sL4proto(proto, false), {fmt.Sprintf("%s %s to %s", verb, kw, pt), pex}})
 	}
-	notTCPUDP := Stmt{"meta l4proto != 6 meta l4proto != 17", append(sL4proto(unix.IPPROTO_TCP, true).Exprs,
-		sL4proto(unix.IPPROTO_UDP, true).Exprs...)}
-	noPorts = []Stmt{noPorts[0], notTCPUDP, noPorts[1]}
+	noPorts = []Stmt{noPorts[0], notTCPUDP(), noPorts[1]}
 	return append(out, noPorts)
+}
+
+// notTCPUDP matches packets that are neither TCP nor UDP.
+func notTCPUDP() Stmt {
+	return Stmt{"meta l4proto != 6 meta l4proto != 17", append(sL4proto(unix.IPPROTO_TCP, true).Exprs,
+		sL4proto(unix.IPPROTO_UDP, true).Exprs...)}
 }

@@ -107,6 +107,7 @@ func (c *compiler) rule(r *Rule, sc *scope) {
 		val |= c.tagID(r, r.Tag)
 	}
 	if sc.quick {
+		keep &^= MarkAnchor
 		val |= MarkAnchor
 	}
 	var tail []Stmt
