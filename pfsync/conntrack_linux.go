@@ -1,11 +1,9 @@
 package pfsync
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
-	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
 
@@ -21,9 +19,10 @@ type Conntrack interface {
 	Events() (<-chan CTMsg, <-chan error)
 	// Dump returns every entry of the table.
 	Dump() ([]ctnat.Entry, error)
-	Create(e ctnat.Entry) error // fails with unix.EEXIST if present
-	Update(e ctnat.Entry) error // fails with unix.ENOENT if absent
-	Delete(e ctnat.Entry) error
+	// Write performs ops in order, in as few system calls as it can,
+	// and returns one error per op (unix.EEXIST for a create of a
+	// present entry, unix.ENOENT for an update or delete of an absent one).
+	Write(ops []Op) []error
 	Close() error
 }
 
@@ -139,23 +138,13 @@ func (k *KernelConntrack) Dump() ([]ctnat.Entry, error) {
 	return out, nil
 }
 
-// Create implements Conntrack.
-func (k *KernelConntrack) Create(e ctnat.Entry) error { return unwrap(k.wr.Create(e)) }
-
-// Update implements Conntrack.
-func (k *KernelConntrack) Update(e ctnat.Entry) error { return unwrap(k.wr.Update(e)) }
-
-// Delete implements Conntrack.
-func (k *KernelConntrack) Delete(e ctnat.Entry) error { return unwrap(k.wr.Delete(e)) }
-
-// unwrap returns the errno inside a netlink error, so that errors.Is
-// finds unix.EEXIST and unix.ENOENT.
-func unwrap(err error) error {
-	var oe *netlink.OpError
-	if errors.As(err, &oe) {
-		return fmt.Errorf("%w", oe.Err)
+// Write implements Conntrack.
+func (k *KernelConntrack) Write(ops []Op) []error {
+	c := make([]ctnat.Op, len(ops))
+	for i, op := range ops {
+		c[i] = ctnat.Op{Kind: ctnat.OpKind(op.Kind), Entry: op.Entry}
 	}
-	return err
+	return k.wr.Do(c)
 }
 
 // Close implements Conntrack.

@@ -19,6 +19,7 @@ type Stats struct {
 	BadVal     uint64 `json:"badval"`     // states with bad values
 	Stale      uint64 `json:"stale"`      // stale updates (ours was fresher)
 	BadState   uint64 `json:"badstate"`   // failed state lookups or inserts
+	InDrops    uint64 `json:"indrops"`    // frames dropped: the worker was behind
 	OPackets   uint64 `json:"opackets"`   // packets sent
 	OErrors    uint64 `json:"oerrors"`    // send errors
 	Inserted   uint64 `json:"inserted"`   // states created from peers
@@ -72,6 +73,7 @@ func WriteNetstat(w io.Writer, s Stats) {
 	p(s.BadVal, "\t\t%d states discarded for bad values")
 	p(s.Stale, "\t\t%d stale states")
 	p(s.BadState, "\t\t%d failed state lookup/inserts")
+	p(s.InDrops, "\t\t%d packets dropped: input queue full")
 	p(s.OPackets, "\t%d packets sent (IPv4)")
 	p(s.OErrors, "\t\t%d send error")
 	fmt.Fprintf(w, "\tstates: %d (%d local), creatorid %08x, bulk %s, demote %d\n", s.States, s.LocalStates, s.CreatorID, s.Bulk, s.Demote)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -46,12 +47,13 @@ type RawSync struct {
 	links chan bool
 	link  bool
 	done  chan struct{}
+	drops atomic.Uint64
 	wg    sync.WaitGroup
 	once  sync.Once
 }
 
 // InboundQueue frames wait between the socket and the worker.
-const InboundQueue = 8192
+const InboundQueue = 16384
 
 // OpenRawSync opens the sync socket of configuration c.
 func OpenRawSync(c Config) (*RawSync, error) {
@@ -140,6 +142,7 @@ func (s *RawSync) read(ifindex int) {
 		case <-s.done:
 			return
 		default: // the worker is behind: drop, as a full socket would
+			s.drops.Add(1)
 		}
 	}
 }
@@ -177,6 +180,10 @@ func (s *RawSync) Send(frame []byte) error {
 	_, err := s.p.WriteTo(frame, nil, s.dst)
 	return err
 }
+
+// Dropped returns how many frames were dropped because the worker was
+// behind.
+func (s *RawSync) Dropped() uint64 { return s.drops.Load() }
 
 // Inbound implements SyncConn.
 func (s *RawSync) Inbound() <-chan Inbound { return s.in }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"carpfw/internal/ctl"
+	"carpfw/internal/ctnat"
 	"carpfw/internal/demote"
 	"carpfw/internal/link"
 )
@@ -48,12 +49,18 @@ type Worker struct {
 	demote int
 
 	bulkTimer *time.Timer
+	lastSend  time.Time
 }
 
 // DefaultFlushDelay is how long a queued record waits for others to share
 // its frame. OpenBSD sends within a second; a short delay keeps the
 // window of states a crash loses small and still fills frames in bursts.
 const DefaultFlushDelay = 5 * time.Millisecond
+
+// DefaultBulkBurst is how many frames a bulk transfer sends every 20 ms
+// (OpenBSD: one). At MTU 1500, 128 frames carry 640 states:
+// 32,000 states/s.
+const DefaultBulkBurst = 128
 
 // Control operations a Worker answers.
 const (
@@ -101,7 +108,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.BulkEvery = 20 * time.Millisecond
 	}
 	if w.BulkBurst == 0 {
-		w.BulkBurst = 64
+		w.BulkBurst = DefaultBulkBurst
 	}
 	if w.OpenConntrack == nil {
 		w.OpenConntrack = func() (Conntrack, error) { return OpenKernelConntrack() }
@@ -157,6 +164,13 @@ func (w *Worker) loop(ctx context.Context) error {
 	armed := false
 	reconcile := time.NewTicker(w.ReconcileEvery)
 	defer reconcile.Stop()
+	dumps := make(chan dumpResult, 1)
+	dumping := false
+	defer func() {
+		if dumping {
+			<-dumps
+		}
+	}()
 	bulkTick := time.NewTicker(w.BulkEvery)
 	defer bulkTick.Stop()
 	bulkTimer := time.NewTimer(time.Hour)
@@ -204,7 +218,20 @@ func (w *Worker) loop(ctx context.Context) error {
 			w.Log.Printf("%s: conntrack events: %v; reopening and reconciling", w.Name, err)
 			w.reopenConntrack()
 		case in := <-inbound:
-			w.receive(in)
+			// Take what else has arrived (bounded), so that the
+			// conntrack writes of many frames go out in one batch.
+			var b rxBatch
+			w.receive(in, &b)
+			for i := 0; i < 255; i++ {
+				select {
+				case in := <-inbound:
+					w.receive(in, &b)
+					continue
+				default:
+				}
+				break
+			}
+			w.finish(&b)
 		case up := <-links:
 			w.Log.Printf("%s: syncdev %s link %s", w.Name, w.cfg.SyncDev, map[bool]string{true: "up", false: "down"}[up])
 			ev := BulkLinkDown
@@ -222,14 +249,38 @@ func (w *Worker) loop(ctx context.Context) error {
 				w.send(w.eng.BulkNext(w.BulkBurst))
 			}
 		case <-reconcile.C:
-			w.reconcile()
+			// The dump runs beside the loop, so a large table does not
+			// stall receiving; not while a bulk update comes in.
+			if w.ct != nil && !dumping && w.bulk.State != BulkBulk {
+				dumping = true
+				go func(ct Conntrack) {
+					start := time.Now()
+					d, err := ct.Dump()
+					dumps <- dumpResult{ct: ct, entries: d, start: start, err: err}
+				}(w.ct)
+			}
+		case d := <-dumps:
+			dumping = false
+			switch {
+			case d.err != nil:
+				w.Log.Printf("%s: %v", w.Name, d.err)
+			case d.ct == w.ct:
+				w.eng.Reconcile(d.entries, d.start, time.Now())
+			}
 		}
 		if w.eng.Urgent() {
 			w.flush()
 		}
+		// A record goes out at once when nothing was sent for a flush
+		// delay (low rates: no added lag), else with the next ones
+		// (bursts: full frames).
 		if w.eng.Pending() && !armed {
-			flush.Reset(w.FlushDelay)
-			armed = true
+			if time.Since(w.lastSend) >= w.FlushDelay {
+				w.flush()
+			} else {
+				flush.Reset(w.FlushDelay)
+				armed = true
+			}
 		}
 	}
 }
@@ -284,6 +335,9 @@ func (w *Worker) status() Status {
 func (w *Worker) stats() Stats {
 	s := w.eng.Stats
 	s.States, s.LocalStates = w.eng.Len()
+	if d, ok := w.sc.(interface{ Dropped() uint64 }); ok {
+		s.InDrops = d.Dropped()
+	}
 	s.Bulk = w.bulk.State.String()
 	s.Demote = w.demote
 	return s
@@ -402,6 +456,7 @@ func (w *Worker) flush() {
 }
 
 func (w *Worker) send(frames [][]byte) {
+	w.lastSend = time.Now()
 	for _, f := range frames {
 		if err := w.sc.Send(f); err != nil {
 			w.eng.Stats.OErrors++
@@ -411,10 +466,25 @@ func (w *Worker) send(frames [][]byte) {
 	}
 }
 
-// receive checks one frame as pfsync_input does and applies it.
-// Malformed frames are counted and dropped whole: unlike OpenBSD, the
-// sections before a bad one are not applied either.
-func (w *Worker) receive(in Inbound) {
+// dumpResult is a conntrack dump made beside the loop.
+type dumpResult struct {
+	ct      Conntrack
+	entries []ctnat.Entry
+	start   time.Time
+	err     error
+}
+
+// rxBatch is what a run of received frames asks for.
+type rxBatch struct {
+	ops     []Op
+	bus     []BulkEvent
+	bulkReq bool
+}
+
+// receive checks one frame as pfsync_input does and feeds it to the
+// engine. Malformed frames are counted and dropped whole: unlike
+// OpenBSD, the sections before a bad one are not applied either.
+func (w *Worker) receive(in Inbound, b *rxBatch) {
 	s := &w.eng.Stats
 	s.IPackets++
 	if in.TTL != TTL {
@@ -437,47 +507,62 @@ func (w *Worker) receive(in Inbound) {
 		return
 	}
 	ops, bus, bulkReq := w.eng.Receive(p, time.Now())
-	w.apply(ops)
-	for _, ev := range bus {
+	b.ops = append(b.ops, ops...)
+	b.bus = append(b.bus, bus...)
+	b.bulkReq = b.bulkReq || bulkReq
+}
+
+// finish writes a batch's states to conntrack, then moves the bulk
+// requester (so a BUS END counts only once its states are in), then
+// answers a bulk request.
+func (w *Worker) finish(b *rxBatch) {
+	w.apply(b.ops)
+	s := &w.eng.Stats
+	for _, ev := range b.bus {
 		if ev == BulkBusEnd && w.bulk.State == BulkBulk {
 			s.BulkReceived++
 		}
 		w.bulkStep(ev)
 	}
-	if bulkReq {
+	if b.bulkReq {
 		w.eng.StartBulk()
 		w.send(w.eng.BulkNext(w.BulkBurst))
 	}
 }
 
-// apply writes the engine's operations to conntrack, as conntrackd
-// does: a create that finds the entry updates it, an update that misses
-// it creates it.
+// apply writes the engine's operations to conntrack in one batch, then,
+// as conntrackd does, turns a create that found the entry into an update
+// and an update that missed it into a create.
 func (w *Worker) apply(ops []Op) {
-	if w.ct == nil {
+	if w.ct == nil || len(ops) == 0 {
 		return
 	}
-	for _, op := range ops {
-		var err error
-		switch op.Kind {
-		case OpCreate:
-			if err = w.ct.Create(op.Entry); errors.Is(err, unix.EEXIST) {
-				err = w.ct.Update(op.Entry)
-			}
-		case OpUpdate:
-			if err = w.ct.Update(op.Entry); errors.Is(err, unix.ENOENT) {
-				err = w.ct.Create(op.Entry)
-			}
-		case OpDelete:
-			if err = w.ct.Delete(op.Entry); errors.Is(err, unix.ENOENT) {
-				err = nil
+	errs := w.ct.Write(ops)
+	var retry []Op
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case ops[i].Kind == OpCreate && errors.Is(err, unix.EEXIST):
+			retry = append(retry, Op{Kind: OpUpdate, Entry: ops[i].Entry})
+		case ops[i].Kind == OpUpdate && errors.Is(err, unix.ENOENT):
+			retry = append(retry, Op{Kind: OpCreate, Entry: ops[i].Entry})
+		case ops[i].Kind == OpDelete && errors.Is(err, unix.ENOENT):
+		default:
+			w.kernelError(ops[i], err)
+		}
+	}
+	if len(retry) > 0 {
+		for i, err := range w.ct.Write(retry) {
+			if err != nil {
+				w.kernelError(retry[i], err)
 			}
 		}
-		if err != nil {
-			w.eng.Stats.KernelErrors++
-			if w.eng.Stats.KernelErrors <= 10 {
-				w.Log.Printf("%s: conntrack write %v: %v", w.Name, op.Entry.Orig, err)
-			}
-		}
+	}
+}
+
+func (w *Worker) kernelError(op Op, err error) {
+	w.eng.Stats.KernelErrors++
+	if w.eng.Stats.KernelErrors <= 10 {
+		w.Log.Printf("%s: conntrack write %v: %v", w.Name, op.Entry.Orig, err)
 	}
 }

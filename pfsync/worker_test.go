@@ -51,37 +51,26 @@ func (f *fakeCT) put(kind CTEvent, e ctnat.Entry) {
 	f.events <- CTMsg{kind, e}
 }
 
-func (f *fakeCT) Create(e ctnat.Entry) error {
-	f.mu.Lock()
-	_, ok := f.table[KeyOf(e)]
-	f.mu.Unlock()
-	if ok {
-		return unix.EEXIST
+func (f *fakeCT) Write(ops []Op) []error {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		f.mu.Lock()
+		_, ok := f.table[KeyOf(op.Entry)]
+		f.mu.Unlock()
+		switch {
+		case op.Kind == OpCreate && ok:
+			errs[i] = unix.EEXIST
+		case op.Kind != OpCreate && !ok:
+			errs[i] = unix.ENOENT
+		case op.Kind == OpCreate:
+			f.put(CTNew, op.Entry)
+		case op.Kind == OpUpdate:
+			f.put(CTUpdate, op.Entry)
+		default:
+			f.put(CTDestroy, op.Entry)
+		}
 	}
-	f.put(CTNew, e)
-	return nil
-}
-
-func (f *fakeCT) Update(e ctnat.Entry) error {
-	f.mu.Lock()
-	_, ok := f.table[KeyOf(e)]
-	f.mu.Unlock()
-	if !ok {
-		return unix.ENOENT
-	}
-	f.put(CTUpdate, e)
-	return nil
-}
-
-func (f *fakeCT) Delete(e ctnat.Entry) error {
-	f.mu.Lock()
-	_, ok := f.table[KeyOf(e)]
-	f.mu.Unlock()
-	if !ok {
-		return unix.ENOENT
-	}
-	f.put(CTDestroy, e)
-	return nil
+	return errs
 }
 
 func (f *fakeCT) Close() error { return nil }

@@ -141,7 +141,7 @@ func inject(b *testing.B, h *lab.Host, n, base int) time.Duration {
 }
 
 // waitCount waits until h holds at least want entries, or until the count
-// stopped growing for 3 s, and returns the count and when it last grew.
+// stopped growing for 10 s, and returns the count and when it last grew.
 func waitCount(h *lab.Host, want int, limit time.Duration) (int, time.Time) {
 	last, lastAt := count(h), time.Now()
 	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
@@ -149,7 +149,7 @@ func waitCount(h *lab.Host, want int, limit time.Duration) (int, time.Time) {
 		if n != last {
 			last, lastAt = n, time.Now()
 		}
-		if n >= want || time.Since(lastAt) > 3*time.Second {
+		if n >= want || time.Since(lastAt) > 10*time.Second {
 			break
 		}
 	}
@@ -178,6 +178,8 @@ type impl interface {
 	stop(i int)
 	pids() []int
 	ready(i int) bool // bulk update / resync done
+	// settled waits until fw1's daemon has taken in n states.
+	settled(n int)
 }
 
 // result holds one implementation's figures.
@@ -250,7 +252,7 @@ func run(b *testing.B, t *topo, im impl) result {
 	im.stop(1)
 	t.fw[1].Run("conntrack", "-F")
 	inject(b, t.fw[0], bulkN, burstN)
-	time.Sleep(3 * time.Second) // let fw1's daemon take the events in
+	im.settled(burstN + bulkN)
 	base = count(t.fw[1])
 	t0 = time.Now()
 	im.start(1)

@@ -47,6 +47,16 @@ func (p *pfsyncImpl) stats(i int) (pfsync.Stats, error) {
 	return st, err
 }
 
+func (p *pfsyncImpl) settled(n int) {
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if st, err := p.stats(0); err == nil && st.LocalStates >= n {
+			return
+		}
+	}
+	st, _ := p.stats(0)
+	p.b.Fatalf("fw1's pfsync took in %d states, want %d", st.LocalStates, n)
+}
+
 func (p *pfsyncImpl) ready(i int) bool {
 	st, err := p.stats(i)
 	return err == nil && st.Bulk == "done"
@@ -160,6 +170,9 @@ func (c *conntrackdImpl) stop(i int) {
 		c.procs[i] = nil
 	}
 }
+
+// settled: conntrackd's internal cache is not easily read; give it time.
+func (c *conntrackdImpl) settled(int) { time.Sleep(5 * time.Second) }
 
 // ready: conntrackd has no bulk state machine; it resyncs at start.
 func (c *conntrackdImpl) ready(i int) bool { return c.procs[i] != nil }

@@ -18,9 +18,11 @@
 package ctnat
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
+	"syscall"
 
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
@@ -417,43 +419,167 @@ func MarshalDelete(e Entry) (netlink.Message, error) {
 	}, attrs)
 }
 
-// Conn writes entries through its own netfilter socket.
-type Conn struct{ c *netfilter.Conn }
+// Conn writes entries through its own netlink socket. Writes can be
+// batched: many requests go out in one sendmsg(2) and their
+// acknowledgements come back in a few reads, each with its own errno.
+type Conn struct {
+	fd  int
+	seq uint32
+	buf []byte
+}
 
 // Dial opens a ctnetlink socket in the caller's network namespace.
 func Dial() (*Conn, error) {
-	c, err := netfilter.Dial(nil)
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
-		return nil, fmt.Errorf("ctnat: dial: %w", err)
+		return nil, fmt.Errorf("ctnat: socket: %w", err)
 	}
-	return &Conn{c: c}, nil
+	setup := func() error {
+		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			return err
+		}
+		// Acknowledgements without the request echoed back.
+		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1); err != nil {
+			return err
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4<<20); err != nil {
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
+		}
+		// A kernel that never answers must not hang the worker.
+		return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
+	}
+	if err := setup(); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("ctnat: socket: %w", err)
+	}
+	return &Conn{fd: fd, buf: make([]byte, 1<<16)}, nil
 }
 
+// Op is one write of a batch.
+type Op struct {
+	Kind  OpKind
+	Entry Entry
+}
+
+// OpKind says what an Op does.
+type OpKind uint8
+
+// Write kinds.
+const (
+	OpCreate OpKind = iota
+	OpUpdate
+	OpDelete
+)
+
 // Create creates e; the error wraps the kernel's errno (unix.EEXIST …).
-func (c *Conn) Create(e Entry) error { return c.do(e, true) }
+func (c *Conn) Create(e Entry) error { return c.Do([]Op{{OpCreate, e}})[0] }
 
 // Update changes the timeout, TCP state and flags, mark and labels of the
 // entry with e's original tuple.
-func (c *Conn) Update(e Entry) error { return c.do(e, false) }
+func (c *Conn) Update(e Entry) error { return c.Do([]Op{{OpUpdate, e}})[0] }
 
 // Delete removes the entry with e's original tuple.
-func (c *Conn) Delete(e Entry) error {
-	m, err := MarshalDelete(e)
-	if err != nil {
-		return err
+func (c *Conn) Delete(e Entry) error { return c.Do([]Op{{OpDelete, e}})[0] }
+
+// maxBatch is the most bytes of requests sent in one sendmsg.
+const maxBatch = 1 << 16
+
+const nlmsgHeaderLen = 16
+
+// Do performs ops in order and returns one error (nil on success) per op.
+func (c *Conn) Do(ops []Op) []error {
+	errs := make([]error, len(ops))
+	var out []byte
+	first := 0 // index of the first op in out
+	for i, op := range ops {
+		var m netlink.Message
+		var err error
+		if op.Kind == OpDelete {
+			m, err = MarshalDelete(op.Entry)
+		} else {
+			m, err = Marshal(op.Entry, op.Kind == OpCreate)
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		m.Header.Sequence = c.seq + uint32(i-first) + 1
+		m.Header.Length = uint32(nlmsgHeaderLen + len(m.Data))
+		b, err := m.MarshalBinary()
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if len(out)+len(b) > maxBatch && len(out) > 0 {
+			c.exchange(out, ops[first:i], errs[first:i])
+			out, first = out[:0], i
+			m.Header.Sequence = c.seq + 1
+			b, _ = m.MarshalBinary()
+		}
+		out = append(out, b...)
 	}
-	_, err = c.c.Query(m)
-	return err
+	if len(out) > 0 {
+		c.exchange(out, ops[first:], errs[first:])
+	}
+	return errs
 }
 
-func (c *Conn) do(e Entry, create bool) error {
-	m, err := Marshal(e, create)
-	if err != nil {
-		return err
+// exchange sends the requests in out (sequence numbers c.seq+1 …
+// c.seq+len(ops), except ops that failed to marshal, whose errs are set)
+// and reads their acknowledgements into errs.
+func (c *Conn) exchange(out []byte, ops []Op, errs []error) {
+	base := c.seq
+	c.seq += uint32(len(ops))
+	want := 0
+	acked := make([]bool, len(ops))
+	for i := range ops {
+		if errs[i] == nil {
+			want++
+		} else {
+			acked[i] = true
+		}
 	}
-	_, err = c.c.Query(m)
-	return err
+	if err := unix.Sendto(c.fd, out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		for i := range errs {
+			if !acked[i] {
+				errs[i] = fmt.Errorf("ctnat: send: %w", err)
+			}
+		}
+		return
+	}
+	for want > 0 {
+		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			for i := range errs {
+				if !acked[i] {
+					errs[i] = fmt.Errorf("ctnat: receive: %w", err)
+				}
+			}
+			return
+		}
+		msgs, err := syscall.ParseNetlinkMessage(c.buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, m := range msgs {
+			if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4 {
+				continue
+			}
+			i := int(m.Header.Seq - base - 1)
+			if i < 0 || i >= len(ops) || acked[i] {
+				continue
+			}
+			acked[i] = true
+			want--
+			if code := int32(binary.NativeEndian.Uint32(m.Data[:4])); code != 0 {
+				errs[i] = syscall.Errno(-code)
+			}
+		}
+	}
 }
 
 // Close closes the socket.
-func (c *Conn) Close() error { return c.c.Close() }
+func (c *Conn) Close() error { return unix.Close(c.fd) }

@@ -1,0 +1,63 @@
+package ctnat
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"carpfw/internal/lab"
+)
+
+// TestKernelBatchAndNAT writes a batch into a fresh namespace's table:
+// a translated entry (the kernel computes the reply tuple), a plain one,
+// a duplicate (EEXIST for that op only) and an update of a missing entry
+// (ENOENT).
+func TestKernelBatchAndNAT(t *testing.T) {
+	l := lab.New(t)
+	h := l.Host("fw")
+	// A NAT hook must exist for CTA_NAT_SRC to be accepted.
+	if out, err := h.Run("sh", "-c", "nft -f - <<'EOF'\ntable ip n {\n chain p {\n  type nat hook postrouting priority 100;\n }\n}\nEOF"); err != nil {
+		t.Fatalf("nft: %v\n%s", err, out)
+	}
+	c, s, n := netip.MustParseAddr("10.1.0.10"), netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("198.51.100.1")
+	nat := Entry{
+		Orig:    Tuple{Src: c, Dst: s, Proto: unix.IPPROTO_TCP, SrcPort: 40000, DstPort: 80},
+		Status:  StatusSeenReply | StatusAssured,
+		Timeout: 300,
+		TCP:     &TCP{State: TCPEstablished, WScaleOrig: 7, WScaleReply: 7, FlagsOrig: 3, FlagsReply: 3, MaskOrig: 3, MaskReply: 3},
+		SNAT:    &NAT{Addr: n, Port: 1024},
+	}
+	plain := nat
+	plain.Orig.SrcPort, plain.SNAT = 40001, nil
+	missing := plain
+	missing.Orig.SrcPort = 40002
+	var errs []error
+	err := h.Do(func() error {
+		ct, err := Dial()
+		if err != nil {
+			return err
+		}
+		defer ct.Close()
+		errs = ct.Do([]Op{{OpCreate, nat}, {OpCreate, plain}, {OpCreate, plain}, {OpUpdate, missing}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []error{nil, nil, unix.EEXIST, unix.ENOENT} {
+		if !errors.Is(errs[i], want) && !(want == nil && errs[i] == nil) {
+			t.Errorf("op %d: %v, want %v", i, errs[i], want)
+		}
+	}
+	out := h.MustRun("conntrack", "-L", "-p", "tcp")
+	if !strings.Contains(out, "sport=40000 dport=80 src=192.0.2.10 dst=198.51.100.1 sport=80 dport=1024") {
+		t.Errorf("translated entry not as expected:\n%s", out)
+	}
+	if !strings.Contains(out, "sport=40001 dport=80 src=192.0.2.10 dst=10.1.0.10 sport=80 dport=40001") || !strings.Contains(out, "ESTABLISHED") {
+		t.Errorf("plain entry not as expected:\n%s", out)
+	}
+	t.Logf("%s", out)
+}
