@@ -67,6 +67,7 @@ func Compile(rs *Ruleset, opts CompileOptions) (*Program, error) {
 	}
 	c.ruleset(rs, nil)
 	c.finish()
+	c.prog.Ruleset = rs
 	if opts.Strict {
 		for _, w := range c.prog.Warnings {
 			c.errs = append(c.errs, strings.Replace(w, ": warning: ", ": ", 1))

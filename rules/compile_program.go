@@ -22,6 +22,18 @@ type Program struct {
 	Warnings []string
 	// Dynamic lists the interfaces whose addresses fill (if) sets.
 	Dynamic []string
+	// Ruleset is the compiled ruleset.
+	Ruleset *Ruleset
+}
+
+// Info returns the RuleInfo of rule r, if it was compiled.
+func (p *Program) Info(r *Rule) (RuleInfo, bool) {
+	for _, ri := range p.Rules {
+		if ri.Rule == r {
+			return ri, true
+		}
+	}
+	return RuleInfo{}, false
 }
 
 // RuleInfo ties a pf rule to its nftables counters.

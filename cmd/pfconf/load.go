@@ -79,6 +79,13 @@ func loadFile(cmd *cobra.Command, o *options) error {
 	if err := nftload.Load(conn, prog, nftload.LoadOptions{Disabled: st.Loaded && !st.Enabled}); err != nil {
 		return cli.Errorf("%v", err)
 	}
+	dir, err := runDir()
+	if err == nil {
+		err = nftload.Save(dir, nftload.Record(prog, nil))
+	}
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "pfconf: warning: state file: %v\n", err)
+	}
 	return nil
 }
 

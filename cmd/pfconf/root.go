@@ -5,8 +5,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"carpfw/internal/cli"
 )
 
 // options are pfconf's flags, named after pfctl(8)'s.
@@ -120,25 +118,7 @@ func run(cmd *cobra.Command, o *options) error {
 		}
 		return parseOnly(cmd, o)
 	}
-	if o.file != "" {
-		return loadFile(cmd, o)
-	}
-	return cli.Errorf("%s", notYet(o))
-}
-
-// notYet names the runtime action that this build does not have yet.
-func notYet(o *options) string {
-	switch {
-	case o.file != "" || o.printNft:
-		return "loading rules into nftables is not implemented yet (use -n)"
-	case o.show != "":
-		return "-s " + o.show + ": not implemented yet"
-	case o.flush != "":
-		return "-F " + o.flush + ": not implemented yet"
-	case o.tableCmd != "":
-		return "-T " + o.tableCmd + ": not implemented yet"
-	}
-	return "-e/-d: not implemented yet"
+	return runtimeCmds(cmd, o)
 }
 
 // stdinName is the file name pfctl uses in messages about rules read from stdin.
