@@ -21,7 +21,9 @@ type Contents struct {
 }
 
 // All returns both families' intervals.
-func (c Contents) All() []rules.Interval { return append(append([]rules.Interval(nil), c.V4...), c.V6...) }
+func (c Contents) All() []rules.Interval {
+	return append(append([]rules.Interval(nil), c.V4...), c.V6...)
+}
 
 // Prefixes lists the membership as CIDR prefixes, IPv4 first.
 func (c Contents) Prefixes() []netip.Prefix {
