@@ -91,10 +91,4 @@ func loadFile(cmd *cobra.Command, o *options) error {
 
 // newConn opens a fresh nftables connection in the calling namespace;
 // each batch gets its own, so that no half-built batch is ever reused.
-func newConn() (*nftables.Conn, error) {
-	c, err := nftables.New()
-	if err != nil {
-		return nil, fmt.Errorf("nftables: %w", err)
-	}
-	return c, nil
-}
+func newConn() (*nftables.Conn, error) { return nftload.Dial() }

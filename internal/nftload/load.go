@@ -80,7 +80,10 @@ func queue(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
 	sets := map[string]*nftables.Set{}
 	for _, s := range prog.Sets {
 		ns, elems := nfSet(s)
-		if err := conn.AddSet(ns, elems); err != nil {
+		if err := conn.AddSet(ns, nil); err != nil {
+			return fmt.Errorf("set %s: %w", s.Name, err)
+		}
+		if err := addElements(conn, ns, elems); err != nil {
 			return fmt.Errorf("set %s: %w", s.Name, err)
 		}
 		sets[s.Name] = ns
@@ -100,6 +103,26 @@ func queue(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
 			}
 			conn.AddRule(nr)
 		}
+	}
+	return nil
+}
+
+// elemChunk is how many set elements go in one message: the element
+// list is one netlink attribute, whose length field has 16 bits, so a
+// long list must be split (an interval's start and end stay together).
+const elemChunk = 1024
+
+// addElements queues elems in messages of at most elemChunk elements.
+func addElements(conn *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) error {
+	for len(elems) > 0 {
+		n := min(elemChunk, len(elems))
+		if n < len(elems) && elems[n].IntervalEnd {
+			n++
+		}
+		if err := conn.SetAddElements(s, elems[:n]); err != nil {
+			return err
+		}
+		elems = elems[n:]
 	}
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/nftables"
-
 	"carpfw/internal/hostinv"
 	"carpfw/internal/lab"
 	"carpfw/rules"
@@ -36,7 +34,7 @@ func compileString(t *testing.T, conf string) *rules.Program {
 func loadIn(t *testing.T, h *lab.Host, prog *rules.Program) error {
 	t.Helper()
 	return h.Do(func() error {
-		conn, err := nftables.New()
+		conn, err := Dial()
 		if err != nil {
 			return err
 		}

@@ -122,10 +122,8 @@ func WriteTable(conn *nftables.Conn, name string, c Contents, create bool) error
 			}
 		}
 		conn.FlushSet(ns)
-		if len(elems) > 0 {
-			if err := conn.SetAddElements(ns, elems); err != nil {
-				return err
-			}
+		if err := addElements(conn, ns, elems); err != nil {
+			return err
 		}
 	}
 	if err := conn.Flush(); err != nil {

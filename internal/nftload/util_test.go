@@ -16,4 +16,4 @@ func writeFile(t *testing.T, path, s string) {
 
 // newNSConn opens an nftables connection in the calling thread's
 // namespace (tests call it inside lab.Host.Do only).
-func newNSConn() (*nftables.Conn, error) { return nftables.New() }
+func newNSConn() (*nftables.Conn, error) { return Dial() }
