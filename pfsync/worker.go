@@ -171,8 +171,11 @@ func (w *Worker) loop(ctx context.Context) error {
 			<-dumps
 		}
 	}()
+	// The bulk pacing ticker runs only while a bulk transfer is sent.
 	bulkTick := time.NewTicker(w.BulkEvery)
+	bulkTick.Stop()
 	defer bulkTick.Stop()
+	ticking := false
 	bulkTimer := time.NewTimer(time.Hour)
 	bulkTimer.Stop()
 	defer bulkTimer.Stop()
@@ -267,6 +270,14 @@ func (w *Worker) loop(ctx context.Context) error {
 			case d.ct == w.ct:
 				w.eng.Reconcile(d.entries, d.start, time.Now())
 			}
+		}
+		if running := w.sc != nil && w.eng.BulkRunning(); running != ticking {
+			if running {
+				bulkTick.Reset(w.BulkEvery)
+			} else {
+				bulkTick.Stop()
+			}
+			ticking = running
 		}
 		if w.eng.Urgent() {
 			w.flush()

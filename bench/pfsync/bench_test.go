@@ -194,12 +194,14 @@ type result struct {
 	bulkGot                  int
 	cpuPer1k                 float64 // ms of CPU (both firewalls) per 1,000 states of the burst
 	cpuPer1kFW1, cpuPer1kFW2 float64
+	cpuPer1kConns            float64 // ms of CPU (both) per 1,000 real TCP connections at 50/s
 }
 
 func BenchmarkPfsyncVsConntrackd(b *testing.B) {
 	if _, err := exec.LookPath("conntrackd"); err != nil {
 		b.Fatalf("conntrackd: %v (apt-get install conntrackd)", err)
 	}
+	var runs [][]result
 	for range b.N {
 		t := newTopo(b)
 		var res []result
@@ -207,7 +209,45 @@ func BenchmarkPfsyncVsConntrackd(b *testing.B) {
 			res = append(res, run(b, t, im))
 		}
 		report(b, res)
+		runs = append(runs, res)
 	}
+	if len(runs) > 1 {
+		fmt.Printf("\nmedian of %d runs:", len(runs))
+		report(b, medians(runs))
+	}
+}
+
+// medians returns, per implementation, the median of each figure over
+// the runs.
+func medians(runs [][]result) []result {
+	out := make([]result, len(runs[0]))
+	for i := range out {
+		pick := func(f func(result) float64) float64 {
+			v := make([]float64, len(runs))
+			for j, r := range runs {
+				v[j] = f(r[i])
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		out[i] = result{
+			name:          runs[0][i].name,
+			lagMed:        time.Duration(pick(func(r result) float64 { return float64(r.lagMed) })),
+			lagP99:        time.Duration(pick(func(r result) float64 { return float64(r.lagP99) })),
+			lagN:          int(pick(func(r result) float64 { return float64(r.lagN) })),
+			lagMissing:    int(pick(func(r result) float64 { return float64(r.lagMissing) })),
+			burstRate:     pick(func(r result) float64 { return r.burstRate }),
+			burstLost:     int(pick(func(r result) float64 { return float64(r.burstLost) })),
+			burstInject:   time.Duration(pick(func(r result) float64 { return float64(r.burstInject) })),
+			bulkSeconds:   pick(func(r result) float64 { return r.bulkSeconds }),
+			bulkGot:       int(pick(func(r result) float64 { return float64(r.bulkGot) })),
+			cpuPer1k:      pick(func(r result) float64 { return r.cpuPer1k }),
+			cpuPer1kFW1:   pick(func(r result) float64 { return r.cpuPer1kFW1 }),
+			cpuPer1kFW2:   pick(func(r result) float64 { return r.cpuPer1kFW2 }),
+			cpuPer1kConns: pick(func(r result) float64 { return r.cpuPer1kConns }),
+		}
+	}
+	return out
 }
 
 func run(b *testing.B, t *topo, im impl) result {
@@ -222,10 +262,6 @@ func run(b *testing.B, t *topo, im impl) result {
 			b.Fatalf("%s: not ready", im.name())
 		}
 	}
-	r.lagMed, r.lagP99, r.lagN, r.lagMissing = lag(b, t)
-
-	// Burst: 20,000 states into fw1's table at once.
-	base := count(t.fw[1])
 	ticks := func() (a, c int64) {
 		for i, p := range im.pids() {
 			if i%2 == 0 {
@@ -236,6 +272,13 @@ func run(b *testing.B, t *topo, im impl) result {
 		}
 		return
 	}
+	l1, l2 := ticks()
+	r.lagMed, r.lagP99, r.lagN, r.lagMissing = lag(b, t)
+	l1b, l2b := ticks()
+	r.cpuPer1kConns = float64(l1b-l1+l2b-l2) * 1000 / ticksPerSecond / (lagConns / 1000.0)
+
+	// Burst: 20,000 states into fw1's table at once.
+	base := count(t.fw[1])
 	c1a, c2a := ticks()
 	t0 := time.Now()
 	r.burstInject = inject(b, t.fw[0], burstN, 0)
@@ -346,18 +389,18 @@ func parseEvents(out string) map[string]float64 {
 
 func report(b *testing.B, res []result) {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n%-26s %12s %12s %14s %10s %12s %14s %16s\n", "implementation", "lag median", "lag p99",
-		"burst states/s", "lost", "bulk 100k s", "bulk received", "CPU ms/1k states")
+	fmt.Fprintf(&sb, "\n%-26s %10s %10s %14s %6s %11s %13s %22s %15s\n", "implementation", "lag med", "lag p99",
+		"burst states/s", "lost", "bulk 120k s", "bulk received", "CPU ms/1k burst states", "CPU ms/1k conns")
 	for _, r := range res {
-		fmt.Fprintf(&sb, "%-26s %12s %12s %14.0f %10d %12.2f %14d %9.1f (%.1f+%.1f)\n", r.name,
+		fmt.Fprintf(&sb, "%-26s %10s %10s %14.0f %6d %11.2f %13d %9.1f (%5.1f+%5.1f) %15.1f\n", r.name,
 			r.lagMed.Round(time.Microsecond), r.lagP99.Round(time.Microsecond), r.burstRate, r.burstLost,
-			r.bulkSeconds, r.bulkGot, r.cpuPer1k, r.cpuPer1kFW1, r.cpuPer1kFW2)
+			r.bulkSeconds, r.bulkGot, r.cpuPer1k, r.cpuPer1kFW1, r.cpuPer1kFW2, r.cpuPer1kConns)
 	}
 	if len(res) == 2 {
 		p, c := res[0], res[1]
-		fmt.Fprintf(&sb, "ratios pfsync/conntrackd: lag median %.2f, p99 %.2f, burst rate %.2f, bulk time %.2f, CPU %.2f\n",
+		fmt.Fprintf(&sb, "ratios pfsync/conntrackd: lag median %.2f, p99 %.2f, burst rate %.2f, bulk time %.2f, CPU/burst state %.2f, CPU/connection %.2f\n",
 			float64(p.lagMed)/float64(c.lagMed), float64(p.lagP99)/float64(c.lagP99), p.burstRate/c.burstRate,
-			p.bulkSeconds/c.bulkSeconds, p.cpuPer1k/c.cpuPer1k)
+			p.bulkSeconds/c.bulkSeconds, p.cpuPer1k/c.cpuPer1k, p.cpuPer1kConns/c.cpuPer1kConns)
 	}
 	for _, r := range res {
 		fmt.Fprintf(&sb, "%s: lag over %d connections (%d missing on fw2); burst injected on fw1 in %v\n", r.name, r.lagN, r.lagMissing, r.burstInject.Round(time.Millisecond))
@@ -367,5 +410,5 @@ func report(b *testing.B, res []result) {
 	p := res[0]
 	b.ReportMetric(float64(p.lagMed.Microseconds()), "pfsync-lag-med-µs")
 	b.ReportMetric(p.burstRate, "pfsync-burst-states/s")
-	b.ReportMetric(p.bulkSeconds, "pfsync-bulk100k-s")
+	b.ReportMetric(p.bulkSeconds, "pfsync-bulk-s")
 }
