@@ -113,10 +113,15 @@ func run(cmd *cobra.Command, o *options) error {
 		return fmt.Errorf("nothing to do; see pfconf --help")
 	}
 	if o.file != "" && o.noAction {
-		if o.printNft || o.strict {
+		if o.printNft {
 			return printNft(cmd, o)
 		}
-		return parseOnly(cmd, o)
+		if err := parseOnly(cmd, o); err != nil || !o.strict {
+			return err
+		}
+		// --strict: also compile, so Linux-compatibility warnings fail.
+		_, err := compileFile(cmd, o)
+		return err
 	}
 	return runtimeCmds(cmd, o)
 }

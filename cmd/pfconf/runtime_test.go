@@ -181,3 +181,38 @@ func TestRuntimeCommands(t *testing.T) {
 		t.Errorf("-F all left:\n%s", out)
 	}
 }
+
+// TestNoSyncMark checks that a state created by a no-sync rule carries
+// the no-sync bit in its conntrack mark (rules.CtNoSync), and one from a
+// plain rule does not.
+func TestNoSyncMark(t *testing.T) {
+	c, r := runtimeLab(t)
+	conf := "block all\npass in proto tcp to port 22 keep state (no-sync)\npass in proto tcp to port 23\n"
+	if code, _, errs := pfconf(t, r, "-f", writeConf(t, "pf.conf", conf)); code != 0 {
+		t.Fatalf("load: %s", errs)
+	}
+	for _, p := range []string{":22", ":23"} {
+		if err := connect(c, "10.0.1.1"+p); err != nil {
+			t.Fatalf("connect %s: %v", p, err)
+		}
+	}
+	out := r.MustRun("conntrack", "-L", "-p", "tcp")
+	var saw22, saw23 bool
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(line, "dport=22 "):
+			saw22 = true
+			if !strings.Contains(line, "mark=2147483649") { // 0x80000001: no-sync | inbound state
+				t.Errorf("no-sync state: %s", line)
+			}
+		case strings.Contains(line, "dport=23 "):
+			saw23 = true
+			if !strings.Contains(line, "mark=1 ") {
+				t.Errorf("plain state: %s", line)
+			}
+		}
+	}
+	if !saw22 || !saw23 {
+		t.Errorf("conntrack lacks the states:\n%s", out)
+	}
+}
