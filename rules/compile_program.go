@@ -88,8 +88,9 @@ type Set struct {
 	Elems    []Elem
 	// Table is the pf table the set holds (one set per family), "" for
 	// other sets; Dynamic names the interface of an (if) set.
-	Table   string
-	Dynamic string
+	Table    string
+	Dynamic  string
+	DynFlags int // the (if) modifiers: IfNetwork, IfBroadcast, IfPeer, IfNoAlias
 }
 
 // Elem is one set element: a key, an exclusive interval end (nil when

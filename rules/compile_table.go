@@ -262,6 +262,12 @@ func (c *compiler) ifAddrs(name string, flags int) []netip.Prefix {
 	if c.opts.IfAddrs != nil {
 		ps = c.opts.IfAddrs(name)
 	}
+	return IfPrefixes(ps, flags)
+}
+
+// IfPrefixes applies the (if) modifiers to an interface's addresses
+// (pf.conf(5) "ADDRESSES": :network, :broadcast, :peer, :0).
+func IfPrefixes(ps []netip.Prefix, flags int) []netip.Prefix {
 	var out []netip.Prefix
 	for i, p := range ps {
 		if flags&IfNoAlias != 0 && i > 0 {
@@ -295,7 +301,7 @@ func (c *compiler) dynSets(a *AddrWrap) {
 			continue
 		}
 		c.prog.Sets = append(c.prog.Sets, &Set{Name: sn, Key: keyOf(af), Interval: true,
-			Dynamic: a.IfName, Elems: IntervalElems(ents, af)})
+			Dynamic: a.IfName, DynFlags: a.IFlags, Elems: IntervalElems(ents, af)})
 	}
 	for _, d := range c.prog.Dynamic {
 		if d == a.IfName {

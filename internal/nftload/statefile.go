@@ -22,6 +22,8 @@ type Saved struct {
 	PID    int          `json:"pid"`
 	Rules  []SavedRule  `json:"rules"`
 	Tables []SavedTable `json:"tables,omitempty"`
+	// Dynamic lists the (if) sets, for RefreshDynamic.
+	Dynamic []DynSet `json:"dynamic,omitempty"`
 }
 
 // SavedRule is one rule of the main ruleset as pfctl -s rules prints it.
@@ -40,7 +42,7 @@ type SavedTable struct {
 
 // Record builds the state of a program.
 func Record(prog *rules.Program, tables []*rules.Table) Saved {
-	s := Saved{Loaded: time.Now(), PID: os.Getpid()}
+	s := Saved{Loaded: time.Now(), PID: os.Getpid(), Dynamic: DynSets(prog)}
 	if prog.Ruleset != nil {
 		for _, r := range prog.Ruleset.Rules {
 			var w strings.Builder
