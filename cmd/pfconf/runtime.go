@@ -89,7 +89,7 @@ func enable(cmd *cobra.Command, o *options, on bool) error {
 	return nil
 }
 
-// flush implements -F rules|Tables|all.
+// flush implements -F rules|states|Tables|all.
 func flush(cmd *cobra.Command, o *options) error {
 	switch o.flush {
 	case "rules":
@@ -97,6 +97,12 @@ func flush(cmd *cobra.Command, o *options) error {
 			return cli.Errorf("%v", err)
 		}
 		info(cmd, o, "rules cleared")
+	case "states":
+		n, err := nftload.FlushStates()
+		if err != nil {
+			return cli.Errorf("%v", err)
+		}
+		info(cmd, o, "%d states cleared", n)
 	case "Tables":
 		n, err := flushTables()
 		if err != nil {
@@ -118,7 +124,12 @@ func flush(cmd *cobra.Command, o *options) error {
 		if dir, err := runDir(); err == nil {
 			nftload.Save(dir, nftload.Saved{})
 		}
+		n, err := nftload.FlushStates()
+		if err != nil {
+			return cli.Errorf("%v", err)
+		}
 		info(cmd, o, "rules cleared")
+		info(cmd, o, "%d states cleared", n)
 		info(cmd, o, "%d tables deleted.", len(names))
 	default:
 		return cli.Errorf("-F %s: not implemented", o.flush)

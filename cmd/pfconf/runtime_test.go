@@ -173,8 +173,15 @@ func TestRuntimeCommands(t *testing.T) {
 	if out != "bad\n" {
 		t.Errorf("-F rules lost the tables: %q", out)
 	}
+	_, errs = run(0, "-F", "states")
+	if errs != "2 states cleared\n" { // the two ssh connections that passed
+		t.Errorf("-F states: %q", errs)
+	}
+	if out, _ := run(0, "-ss"); out != "" {
+		t.Errorf("states after -F states: %q", out)
+	}
 	_, errs = run(0, "-F", "all")
-	if errs != "rules cleared\n1 tables deleted.\n" {
+	if errs != "rules cleared\n0 states cleared\n1 tables deleted.\n" {
 		t.Errorf("-F all: %q", errs)
 	}
 	if out := r.MustRun("nft", "list", "ruleset"); strings.Contains(out, "pfconf") {

@@ -148,3 +148,30 @@ func stateNames(f conntrack.Flow) string {
 	}
 	return "SINGLE:NO_TRAFFIC"
 }
+
+// FlushStates deletes the conntrack entries that carry a pf state
+// (pfctl -F states) and returns how many there were; connections Linux
+// tracks without a pf state are left alone.
+func FlushStates() (int, error) {
+	c, err := conntrack.Dial(nil)
+	if err != nil {
+		return 0, fmt.Errorf("conntrack: %w", err)
+	}
+	defer c.Close()
+	flows, err := c.Dump(nil)
+	if err != nil {
+		return 0, fmt.Errorf("conntrack dump: %w", err)
+	}
+	n := 0
+	for _, f := range flows {
+		k := len(FlowStates(f))
+		if k == 0 {
+			continue
+		}
+		if err := c.Delete(f); err != nil {
+			return n, fmt.Errorf("conntrack delete: %w", err)
+		}
+		n += k
+	}
+	return n, nil
+}
