@@ -21,6 +21,7 @@ type Engine struct {
 	CreatorID uint32 // pf_status.hostid: random per worker start
 	MaxUpd    int    // TCP updates of one state collapsed before a send
 	MTU       int    // largest pfsync frame (IP payload) to build
+	Timeouts  Timeouts
 	Stats     Stats
 
 	byKey   map[Key]*tracked
@@ -111,6 +112,7 @@ func NewEngine(creator uint32, now time.Time) *Engine {
 		CreatorID: creator,
 		MaxUpd:    DefaultMaxUpd,
 		MTU:       1500 - 20,
+		Timeouts:  DefaultTimeouts,
 		byKey:     map[Key]*tracked{},
 		byRef:     map[Ref]*tracked{},
 		nosync:    map[Key]bool{},
@@ -245,17 +247,26 @@ func mergeEvent(old *ctnat.Entry, e ctnat.Entry) {
 	}
 }
 
-// changed queues an update of t if what pfsync carries changed.
-func (g *Engine) changed(t *tracked, now time.Time) {
+// changed queues an update of t if what pfsync carries moved forward.
+// Peer levels only grow over an entry's life (a reused tuple is a new
+// entry), so a view below the one we know is stale news: the echo of a
+// write of ours the kernel reports late, or did not take. Sending it
+// would make the peer answer with its fresher view, and the two would
+// bounce updates for ever.
+func (g *Engine) changed(t *tracked, now time.Time) bool {
 	nv := viewOf(t.e)
-	if nv == t.v {
-		return
+	ext := nv.mark != t.v.mark || nv.labels != t.v.labels
+	ahead := nv.src > t.v.src || nv.dst > t.v.dst
+	if !ext && !ahead {
+		return false
 	}
-	if nv.mark != t.v.mark || nv.labels != t.v.labels {
+	if ext {
 		t.ext = true
 	}
+	nv.src, nv.dst = max(nv.src, t.v.src), max(nv.dst, t.v.dst)
 	t.v = nv
 	g.update(t, now)
+	return true
 }
 
 // update queues the compressed update of t (pfsync_update_state).
@@ -454,6 +465,7 @@ func (g *Engine) merge(t *tracked, src, dst StatePeer, x *LinuxExt, now time.Tim
 		return ops
 	}
 	applyExt(&n, x)
+	n.Timeout = g.Timeouts.For(n)
 	t.e, t.v, t.lastRx = n, viewOf(n), now
 	g.Stats.Updated++
 	return append(ops, Op{Kind: OpUpdate, Entry: n})
@@ -486,9 +498,8 @@ func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
 		prevT, prevPoll := t.pollT, t.polled
 		t.pollT, t.polled = e.Timeout, now
 		mergeEvent(&t.e, e)
-		if viewOf(t.e) != t.v {
+		if g.changed(t, now) {
 			g.Stats.ReconcileUpdate++
-			g.changed(t, now)
 			continue
 		}
 		if prevPoll.IsZero() || !t.announced || t.lastRx.After(prevPoll) {

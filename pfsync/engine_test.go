@@ -287,3 +287,35 @@ func TestEngineClear(t *testing.T) {
 		t.Fatalf("clear: %d ops, %d left", len(ops), all)
 	}
 }
+
+// TestEngineNoUpdateStorm: a peer's update written to our kernel comes
+// back as an event that may lag behind (here: the kernel kept its old
+// status). The engine must not send that older view, or the peers would
+// answer each other's stale updates for ever.
+func TestEngineNoUpdateStorm(t *testing.T) {
+	a, b := NewEngine(0xa, t0), NewEngine(0xb, t0)
+	u := ctnat.Entry{Orig: ctnat.Tuple{Src: client, Dst: server, Proto: unix.IPPROTO_UDP, SrcPort: 9, DstPort: 53},
+		Reply: ctnat.Tuple{Src: server, Dst: client, Proto: unix.IPPROTO_UDP, SrcPort: 53, DstPort: 9}, Timeout: 30}
+	a.Local(CTNew, u, t0)
+	deliver(t, a.Flush(), b, t0)
+	u.Status = ctnat.StatusSeenReply | ctnat.StatusAssured
+	a.Local(CTUpdate, u, t0)
+	deliver(t, a.Flush(), b, t0)
+	stale := u
+	stale.Status = 0
+	for i := range 10 {
+		b.Local(CTUpdate, stale, t0) // the echo, still without the reply bits
+		frames := b.Flush()
+		if len(frames) == 0 {
+			break
+		}
+		if i == 9 {
+			t.Fatal("updates still bouncing after 10 rounds")
+		}
+		deliver(t, frames, a, t0)
+		deliver(t, a.Flush(), b, t0)
+	}
+	if b.Stats.SentUpdC != 0 {
+		t.Errorf("b sent %d updates for a stale echo", b.Stats.SentUpdC)
+	}
+}

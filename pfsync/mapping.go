@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -476,21 +477,45 @@ func applyExt(e *ctnat.Entry, x *LinuxExt) {
 }
 
 // LocalTimeout is the time the local kernel would give e's state after a
-// packet: what an update meaning "active just now" (UPD_C) sets.
-func LocalTimeout(e ctnat.Entry) uint32 {
+// packet, with the kernel's default timeouts: what an update meaning
+// "active just now" (UPD_C) sets.
+func LocalTimeout(e ctnat.Entry) uint32 { return DefaultTimeouts.For(e) }
+
+// Timeouts are a network namespace's conntrack timeouts in seconds
+// (net.netfilter.nf_conntrack_*timeout*).
+type Timeouts struct {
+	TCP       [len(LinuxTCPTimeouts)]uint32 // per TCP_CONNTRACK_* state
+	UDP       uint32                        // nf_conntrack_udp_timeout
+	UDPStream uint32                        // nf_conntrack_udp_timeout_stream
+	ICMP      uint32                        // nf_conntrack_icmp_timeout
+}
+
+// DefaultTimeouts are the kernel's defaults.
+var DefaultTimeouts = Timeouts{TCP: LinuxTCPTimeouts, UDP: LinuxUDPTimeout, UDPStream: LinuxUDPStreamTimeout, ICMP: LinuxICMPTimeout}
+
+// For returns the timeout a packet would give e.
+func (t *Timeouts) For(e ctnat.Entry) uint32 {
 	switch e.Orig.Proto {
 	case unix.IPPROTO_TCP:
-		if e.TCP != nil && int(e.TCP.State) < len(LinuxTCPTimeouts) {
-			return LinuxTCPTimeouts[e.TCP.State]
+		if e.TCP != nil && int(e.TCP.State) < len(t.TCP) {
+			return t.TCP[e.TCP.State]
 		}
-		return LinuxTCPTimeouts[ctnat.TCPSynSent]
+		return t.TCP[ctnat.TCPSynSent]
 	case unix.IPPROTO_UDP:
 		if e.Status&ctnat.StatusAssured != 0 {
-			return LinuxUDPStreamTimeout
+			return t.UDPStream
 		}
-		return LinuxUDPTimeout
+		return t.UDP
 	}
-	return LinuxICMPTimeout
+	return t.ICMP
+}
+
+// KeepAlive is how often quiet entries must be refreshed on peers whose
+// timeouts are t: a third of the shortest timeout of a live state (UDP,
+// UDP stream, ICMP; closing TCP states need none), between 1 and 10 s.
+func (t *Timeouts) KeepAlive() time.Duration {
+	d := time.Duration(min(t.UDP, t.UDPStream, t.ICMP)) * time.Second / 3
+	return min(max(d, time.Second), 10*time.Second)
 }
 
 // Merge applies an update's peers to the known entry e as pfsync's

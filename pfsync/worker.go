@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -101,8 +104,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.FlushDelay == 0 {
 		w.FlushDelay = DefaultFlushDelay
 	}
+	timeouts := ReadTimeouts()
 	if w.ReconcileEvery == 0 {
-		w.ReconcileEvery = 10 * time.Second
+		w.ReconcileEvery = timeouts.KeepAlive()
 	}
 	if w.BulkEvery == 0 {
 		w.BulkEvery = 20 * time.Millisecond
@@ -127,6 +131,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	w.eng = NewEngine(randomCreator(), time.Now())
+	w.eng.Timeouts = timeouts
 	w.ctlc = make(chan ctlReq)
 	ln, err := ctl.Listen(w.Dir, w.Name)
 	if err != nil {
@@ -475,6 +480,32 @@ func (w *Worker) send(frames [][]byte) {
 		}
 		w.eng.Stats.OPackets++
 	}
+}
+
+// ReadTimeouts reads the conntrack timeouts of the caller's network
+// namespace; a sysctl it cannot read keeps the kernel's default.
+func ReadTimeouts() Timeouts {
+	t := DefaultTimeouts
+	read := func(name string, v *uint32) {
+		b, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_" + name)
+		if err != nil {
+			return
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32); err == nil && n > 0 {
+			*v = uint32(n)
+		}
+	}
+	for st, name := range map[int]string{
+		ctnat.TCPSynSent: "syn_sent", ctnat.TCPSynRecv: "syn_recv", ctnat.TCPEstablished: "established",
+		ctnat.TCPFinWait: "fin_wait", ctnat.TCPCloseWait: "close_wait", ctnat.TCPLastAck: "last_ack",
+		ctnat.TCPTimeWait: "time_wait", ctnat.TCPClose: "close",
+	} {
+		read("tcp_timeout_"+name, &t.TCP[st])
+	}
+	read("udp_timeout", &t.UDP)
+	read("udp_timeout_stream", &t.UDPStream)
+	read("icmp_timeout", &t.ICMP)
+	return t
 }
 
 // dumpResult is a conntrack dump made beside the loop.

@@ -270,3 +270,61 @@ func TestLateBackupWaitsForBulk(t *testing.T) {
 		t.Errorf("carpctl -g carp after the bulk: %q", got)
 	}
 }
+
+// TestQuietFlowKeptAlive: conntrack sends no event when a packet only
+// refreshes an entry's timeout, so a UDP flow that stays in one state
+// would expire on the backup after udp_timeout_stream (9 s here) while it
+// lives on the master. The worker's keep-alive (an UPD_C for entries whose
+// timeout rose since the last dump) must keep fw2's copy for 25 s.
+func TestQuietFlowKeptAlive(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	fw1, fw2 := c.fw[0], c.fw[1]
+	for _, n := range c.fw {
+		n.h.Sysctl("net.netfilter.nf_conntrack_udp_timeout", "6")
+		n.h.Sysctl("net.netfilter.nf_conntrack_udp_timeout_stream", "9")
+	}
+	c.startPfsync(0)
+	c.startPfsync(1)
+	waitBulkDone(t, fw1, fw2)
+	c.startCarp(0, "0")
+	c.startCarp(1, "100")
+	fw1.waitCarp(carp.Master, 6*time.Second)
+	pc, err := c.server.ListenPacket("udp", "10.20.0.100:5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 100)
+		for {
+			n, a, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(buf[:n], a)
+		}
+	}()
+	u, err := c.client.Dial("udp", "10.20.0.100:5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	buf := make([]byte, 10)
+	for i := range 25 {
+		u.SetDeadline(time.Now().Add(2 * time.Second))
+		u.Write([]byte("q"))
+		if _, err := u.Read(buf); err != nil {
+			t.Fatalf("udp exchange %d through fw1: %v", i, err)
+		}
+		if i >= 3 && fw2.ctCount("-p", "udp", "--dport", "5353") == 0 {
+			t.Fatalf("fw2's copy of the flow expired after %d s: %+v\n%s", i, fw1.stats(), fw1.h.MustRun("conntrack", "-L", "-p", "udp"))
+		}
+		time.Sleep(time.Second)
+	}
+	st := fw1.stats()
+	if st.Refreshes == 0 {
+		t.Errorf("fw1 sent no keep-alive: %+v", st)
+	}
+	t.Logf("fw1: %d keep-alive updates, %d reconciliations in 25 s; fw2: %s", st.Refreshes, st.Reconciles,
+		fw2.h.MustRun("conntrack", "-L", "-p", "udp", "--dport", "5353"))
+}

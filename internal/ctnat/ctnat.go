@@ -345,7 +345,8 @@ func tcpAttr(t TCP) netfilter.Attribute {
 // Marshal builds the ctnetlink request for e: a create (the reply tuple
 // is sent as the inverse of the original and the kernel translates it
 // through SNAT and DNAT) or an update (tuples identify the entry; NAT
-// and status are not changeable and not sent).
+// is not changeable and not sent; of the status only SEEN_REPLY and
+// ASSURED, which can only be set).
 func Marshal(e Entry, create bool) (netlink.Message, error) {
 	fam, err := family(e.Orig)
 	if err != nil {
@@ -372,8 +373,16 @@ func Marshal(e Entry, create bool) (netlink.Message, error) {
 		if e.DNAT != nil {
 			attrs = append(attrs, natAttr(ctaNATDst, *e.DNAT))
 		}
-	} else if e.Zone != 0 {
-		attrs = append(attrs, be16(ctaZone, e.Zone))
+	} else {
+		if e.Zone != 0 {
+			attrs = append(attrs, be16(ctaZone, e.Zone))
+		}
+		// SEEN_REPLY and ASSURED can only be set; the unchangeable bits
+		// must be as they are (CONFIRMED, no EXPECTED or DYING), the NAT
+		// bits are ignored. Without them the entry's status is left alone.
+		if s := e.Status & (StatusSeenReply | StatusAssured); s != 0 {
+			attrs = append(attrs, be32(ctaStatus, s|StatusConfirmed))
+		}
 	}
 	if e.Timeout != 0 {
 		attrs = append(attrs, be32(ctaTimeout, e.Timeout))

@@ -79,8 +79,11 @@ func TestMarshalCreateWithSNAT(t *testing.T) {
 	// An update names the entry by its original tuple and leaves NAT out.
 	m, _ = Marshal(e, false)
 	_, attrs, _ = netfilter.UnmarshalNetlink(m)
-	if find(attrs, ctaNATSrc) != nil || find(attrs, ctaTupleReply) != nil || find(attrs, ctaStatus) != nil {
-		t.Error("update carries NAT, reply tuple or status")
+	if find(attrs, ctaNATSrc) != nil || find(attrs, ctaTupleReply) != nil {
+		t.Error("update carries NAT or the reply tuple")
+	}
+	if st := find(attrs, ctaStatus); st == nil || st.Uint32() != StatusSeenReply|StatusAssured|StatusConfirmed {
+		t.Errorf("update status %v, want SEEN_REPLY|ASSURED|CONFIRMED", st)
 	}
 }
 
