@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
@@ -19,10 +21,13 @@ import (
 
 // xlat is one translation.
 type xlat struct {
-	rdr  bool
-	af   int
-	pool *Pool
-	r    *Rule
+	rdr   bool
+	af    int
+	pool  *Pool
+	r     *Rule
+	addrs []netip.Addr // the hosts of a table pool
+	// poolSet is the anonymous map index → address of a table pool.
+	poolSet *Set
 }
 
 // translation returns the mark bits of r's translation in pass d, or 0.
@@ -46,8 +51,37 @@ func (c *compiler) translation(r *Rule, d pass) uint32 {
 		c.errorf(r, "too many translation rules (at most %d)", maxXlat)
 		return 0
 	}
-	c.xlats = append(c.xlats, xlat{rdr: rdr, af: r.AF, pool: p, r: r})
+	x := xlat{rdr: rdr, af: r.AF, pool: p, r: r}
+	if p.Addr.Type == AddrTable {
+		x.addrs = c.poolHosts(r, p.Addr.Table)
+	}
+	c.xlats = append(c.xlats, x)
 	return uint32(len(c.xlats)) << xlatShift
+}
+
+// poolHosts lists the host addresses of a table used as a pool (pfctl
+// turns "nat-to { a, b }" into an automatic table).
+func (c *compiler) poolHosts(r *Rule, name string) []netip.Addr {
+	var out []netip.Addr
+	for _, t := range c.opts.Tables {
+		if t.Name != name {
+			continue
+		}
+		for _, in := range t.Inits {
+			for _, h := range in.Hosts {
+				p := prefixOf(h.Addr.Addr, h.Addr.Mask, h.AF)
+				if h.Not || h.Addr.Type != AddrMask || !p.IsSingleIP() {
+					c.errorf(r, "translation pool <%s>: only host addresses are supported on Linux", name)
+					return nil
+				}
+				out = append(out, p.Addr())
+			}
+		}
+	}
+	if len(out) == 0 {
+		c.errorf(r, "translation pool <%s> is empty", name)
+	}
+	return out
 }
 
 // checkTranslation reports the translations Linux cannot do.
@@ -63,13 +97,13 @@ func (c *compiler) checkTranslation(r *Rule) {
 			continue
 		}
 		switch p.Addr.Type {
-		case AddrMask:
+		case AddrMask, AddrTable:
 		case AddrDynIfTL:
 			if p == &r.Rdr {
 				c.errorf(r, "rdr-to an interface address is not supported on Linux")
 			}
 		default:
-			c.errorf(r, "translation to a table or range is not supported on Linux")
+			c.errorf(r, "translation to a range is not supported on Linux")
 		}
 		switch p.Opts & PoolTypeMask {
 		case PoolNone, PoolRandom, PoolRoundRobin:
@@ -91,7 +125,14 @@ func (c *compiler) natChains() {
 		if x.rdr {
 			ch = pre
 		}
-		for _, s := range natStmts(x) {
+		if len(x.addrs) > 0 {
+			x.addrs = x.addrs[:len(x.addrs):len(x.addrs)]
+			c.poolMap(i+1, &x)
+		}
+		for k, s := range natStmts(x) {
+			if k > 0 && x.poolSet != nil {
+				s = c.ownPool(s, x.poolSet, k)
+			}
 			ch.Rules = append(ch.Rules, &NRule{Stmts: append([]Stmt{test}, s...), Comment: fmt.Sprintf("@%d", x.r.Nr)})
 		}
 	}
@@ -116,6 +157,9 @@ func natStmts(x xlat) [][]Stmt {
 			{sL4proto(unix.IPPROTO_UDP, false), masq},
 			{notTCPUDP(), {"masquerade", []expr.Any{&expr.Masq{}}}},
 		}
+	}
+	if x.poolSet != nil {
+		return poolStmts(x)
 	}
 	af := x.af
 	if af == AFUnspec {
@@ -183,4 +227,92 @@ func natStmts(x xlat) [][]Stmt {
 func notTCPUDP() Stmt {
 	return Stmt{"meta l4proto != 6 meta l4proto != 17", append(sL4proto(unix.IPPROTO_TCP, true).Exprs,
 		sL4proto(unix.IPPROTO_UDP, true).Exprs...)}
+}
+
+// ownPool gives rule alternative k its own copy of an anonymous pool map:
+// the kernel binds an anonymous set to one rule only (EBUSY otherwise).
+func (c *compiler) ownPool(stmts []Stmt, set *Set, k int) []Stmt {
+	cp := *set
+	cp.Name = fmt.Sprintf("%s_%d", set.Name, k)
+	c.prog.Sets = append(c.prog.Sets, &cp)
+	out := make([]Stmt, len(stmts))
+	for i, st := range stmts {
+		out[i] = Stmt{Text: st.Text, Exprs: make([]expr.Any, len(st.Exprs))}
+		for j, e := range st.Exprs {
+			if l, ok := e.(*expr.Lookup); ok && l.SetName == set.Name {
+				nl := *l
+				nl.SetName = cp.Name
+				e = &nl
+			}
+			out[i].Exprs[j] = e
+		}
+	}
+	return out
+}
+
+// poolMap builds the anonymous map of a table pool: numgen's result
+// (0..N-1) to the N addresses.
+func (c *compiler) poolMap(id int, x *xlat) {
+	s := &Set{Name: fmt.Sprintf("__pool%d", id), Key: KeyInteger, Anonymous: true, Const: true,
+		AddrMap: true, DataIPv6: x.addrs[0].Is6()}
+	for i, a := range x.addrs {
+		if a.Is6() != s.DataIPv6 {
+			c.errorf(x.r, "translation pool mixes address families")
+			return
+		}
+		s.Elems = append(s.Elems, Elem{Key: ne32(uint32(i)), Val: a.AsSlice()})
+	}
+	c.prog.Sets = append(c.prog.Sets, s)
+	x.poolSet = s
+}
+
+// poolStmts translate to one address of a pool in turn (round-robin:
+// "numgen inc") or at random ("numgen random"), pf.conf(5) "POOL OPTIONS".
+func poolStmts(x xlat) [][]Stmt {
+	typ, kw := uint32(unix.NFT_NG_INCREMENTAL), "inc"
+	if x.pool.Opts&PoolTypeMask == PoolRandom {
+		typ, kw = unix.NFT_NG_RANDOM, "random"
+	}
+	n := len(x.addrs)
+	var el []string
+	for i, a := range x.addrs {
+		el = append(el, fmt.Sprintf("%d : %s", i, a))
+	}
+	af, fam, ipkw := AFInet, uint32(unix.NFPROTO_IPV4), "ip"
+	if x.poolSet.DataIPv6 {
+		af, fam, ipkw = AFInet6, unix.NFPROTO_IPV6, "ip6"
+	}
+	verb, typN := "snat", expr.NATTypeSourceNAT
+	if x.rdr {
+		verb, typN = "dnat", expr.NATTypeDestNAT
+	}
+	text := fmt.Sprintf("%s %s to numgen %s mod %d map { %s }", verb, ipkw, kw, n, strings.Join(el, ", "))
+	pick := func() []expr.Any {
+		return []expr.Any{
+			&expr.Numgen{Register: 1, Modulus: uint32(n), Type: typ},
+			&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: x.poolSet.Name},
+		}
+	}
+	plain := Stmt{text, append(pick(), &expr.NAT{Type: typN, Family: fam, RegAddrMin: 1})}
+	lo, hi := x.pool.ProxyPort[0], x.pool.ProxyPort[1]
+	if x.rdr && lo != 0 {
+		hi = lo
+	}
+	if lo == 0 && hi == 0 {
+		return [][]Stmt{{sNfproto(af), plain}}
+	}
+	nat := &expr.NAT{Type: typN, Family: fam, RegAddrMin: 1, RegProtoMin: 2}
+	ex := append(pick(), &expr.Immediate{Register: 2, Data: be16(lo)})
+	pt := fmt.Sprintf("%s : %d", text, lo)
+	if hi != lo {
+		ex = append(ex, &expr.Immediate{Register: 3, Data: be16(hi)})
+		nat.RegProtoMax = 3
+		pt = fmt.Sprintf("%s : %d-%d", text, lo, hi)
+	}
+	ex = append(ex, nat)
+	return [][]Stmt{
+		{sNfproto(af), sL4proto(unix.IPPROTO_TCP, false), {pt, ex}},
+		{sNfproto(af), sL4proto(unix.IPPROTO_UDP, false), {pt, ex}},
+		{sNfproto(af), notTCPUDP(), plain},
+	}
 }

@@ -76,6 +76,7 @@ const (
 	KeyIPv4 = iota
 	KeyIPv6
 	KeyMark
+	KeyInteger // 32-bit host-order integer (numgen results)
 )
 
 // Set is a named set or verdict map.
@@ -85,7 +86,13 @@ type Set struct {
 	Interval bool
 	Map      bool // verdict map: elements carry Goto
 	Const    bool
-	Elems    []Elem
+	// Anonymous sets are not declared in the table's text: the statement
+	// that uses one renders it inline. DataIPv6 gives the data type of
+	// an anonymous address map (ipv4_addr otherwise).
+	Anonymous bool
+	AddrMap   bool
+	DataIPv6  bool
+	Elems     []Elem
 	// Table is the pf table the set holds (one set per family), "" for
 	// other sets; Dynamic names the interface of an (if) set.
 	Table    string
@@ -99,6 +106,7 @@ type Set struct {
 type Elem struct {
 	Key, End []byte
 	Goto     string
+	Val      []byte // the data of an address map element
 }
 
 // chain returns the chain called name, creating a regular chain.

@@ -18,7 +18,9 @@ func (p *Program) Text() string {
 		fmt.Fprintf(&w, "\tcounter %s {\n\t}\n", n)
 	}
 	for _, s := range p.Sets {
-		s.text(&w)
+		if !s.Anonymous {
+			s.text(&w)
+		}
 	}
 	for _, ch := range p.Chains {
 		fmt.Fprintf(&w, "\tchain %s {\n", ch.Name)

@@ -80,6 +80,14 @@ func queue(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
 	sets := map[string]*nftables.Set{}
 	for _, s := range prog.Sets {
 		ns, elems := nfSet(s)
+		if s.Anonymous {
+			// Anonymous sets take their (few) elements with them.
+			if err := conn.AddSet(ns, elems); err != nil {
+				return fmt.Errorf("set %s: %w", s.Name, err)
+			}
+			sets[s.Name] = ns
+			continue
+		}
 		if err := conn.AddSet(ns, nil); err != nil {
 			return fmt.Errorf("set %s: %w", s.Name, err)
 		}
@@ -141,8 +149,13 @@ func nfChain(ch *rules.Chain) *nftables.Chain {
 // nfSet converts a set and its elements (interval sets: a start element
 // and an IntervalEnd element at the exclusive end).
 func nfSet(s *rules.Set) (*nftables.Set, []nftables.SetElement) {
-	ns := &nftables.Set{Table: Table, Name: s.Name, Interval: s.Interval, Constant: s.Const}
+	ns := &nftables.Set{Table: Table, Name: s.Name, Interval: s.Interval, Constant: s.Const, Anonymous: s.Anonymous}
 	switch {
+	case s.AddrMap:
+		ns.KeyType, ns.KeyByteOrder, ns.IsMap, ns.DataType = nftables.TypeInteger, binaryutil.NativeEndian, true, nftables.TypeIPAddr
+		if s.DataIPv6 {
+			ns.DataType = nftables.TypeIP6Addr
+		}
 	case s.Map:
 		ns.KeyType, ns.IsMap, ns.DataType = nftables.TypeMark, true, nftables.TypeVerdict
 		ns.KeyByteOrder = binaryutil.NativeEndian
@@ -155,7 +168,7 @@ func nfSet(s *rules.Set) (*nftables.Set, []nftables.SetElement) {
 	}
 	elems := make([]nftables.SetElement, 0, 2*len(s.Elems))
 	for _, e := range s.Elems {
-		el := nftables.SetElement{Key: e.Key}
+		el := nftables.SetElement{Key: e.Key, Val: e.Val}
 		if e.Goto != "" {
 			el.VerdictData = &expr.Verdict{Kind: expr.VerdictGoto, Chain: e.Goto}
 		}
@@ -179,7 +192,7 @@ func exprs(r *rules.NRule, sets map[string]*nftables.Set) ([]expr.Any, error) {
 					return nil, fmt.Errorf("rule %q: no set %s", r.Text(), l.SetName)
 				}
 				cp := *l
-				cp.SetID = s.ID
+				cp.SetID, cp.SetName = s.ID, s.Name
 				e = &cp
 			}
 			out = append(out, e)
