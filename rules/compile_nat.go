@@ -107,6 +107,10 @@ func (c *compiler) checkTranslation(r *Rule) {
 		}
 		switch p.Opts & PoolTypeMask {
 		case PoolNone, PoolRandom, PoolRoundRobin:
+		case PoolSrcHash:
+			if p.Addr.Type != AddrTable {
+				c.errorf(r, "source-hash over a prefix is not supported on Linux")
+			}
 		default:
 			c.errorf(r, "this translation pool type is not supported on Linux")
 		}
@@ -291,6 +295,23 @@ func poolStmts(x xlat) [][]Stmt {
 		return []expr.Any{
 			&expr.Numgen{Register: 1, Modulus: uint32(n), Type: typ},
 			&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: x.poolSet.Name},
+		}
+	}
+	if x.pool.Opts&PoolTypeMask == PoolSrcHash {
+		// source-hash: the same source always gets the same address.
+		srcAF := x.af
+		if srcAF == AFUnspec {
+			srcAF = af
+		}
+		seed := x.pool.Key[0]
+		load, skw, ln := loadAddr(srcAF, true)
+		text = fmt.Sprintf("%s %s to jhash %s mod %d seed 0x%x map { %s }", verb, ipkw, skw, n, seed, strings.Join(el, ", "))
+		pick = func() []expr.Any {
+			l := *load
+			return []expr.Any{&l,
+				&expr.Hash{SourceRegister: 1, DestRegister: 1, Length: ln, Modulus: uint32(n), Seed: seed, Type: expr.HashTypeJenkins},
+				&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: x.poolSet.Name},
+			}
 		}
 	}
 	plain := Stmt{text, append(pick(), &expr.NAT{Type: typN, Family: fam, RegAddrMin: 1})}

@@ -39,3 +39,25 @@ func TestRefreshDynamic(t *testing.T) {
 		t.Errorf("old address after refresh: %s, want pass", got)
 	}
 }
+
+// TestSourceHashSticky: with source-hash the same client is always
+// translated to the same pool address.
+func TestSourceHashSticky(t *testing.T) {
+	tp := newTopo(t)
+	if err := tp.load("pass out on r1 from 10.0.1.0/24 nat-to { 10.0.2.1, 10.0.2.9 } source-hash\n", nil); err != nil {
+		t.Fatal(err)
+	}
+	first := ""
+	for i := 0; i < 4; i++ {
+		got, seen := tcp(tp.c, srv+":22")
+		if got != pass || (seen != "10.0.2.1" && seen != "10.0.2.9") {
+			t.Fatalf("probe %d: %s, seen as %q", i, got, seen)
+		}
+		if first == "" {
+			first = seen
+		}
+		if seen != first {
+			t.Errorf("probe %d seen as %s, earlier as %s", i, seen, first)
+		}
+	}
+}

@@ -76,7 +76,7 @@ func TestLoadMatchesNftText(t *testing.T) {
 	}
 }
 
-var poolKey = regexp.MustCompile(`(numgen (?:inc|random) mod \d+ map \{[^}]*)`)
+var poolKey = regexp.MustCompile(`((?:numgen (?:inc|random)|jhash [^ ]+ [^ ]+) mod \d+ (?:seed 0x[0-9a-f]+ )?map \{[^}]*)`)
 var keyNum = regexp.MustCompile(`(\{ |, )(\d+) :`)
 
 // swapPoolKeys undoes a display quirk: google/nftables v0.3.0 marks the
