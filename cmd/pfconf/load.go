@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/spf13/cobra"
@@ -67,6 +68,12 @@ func loadFile(cmd *cobra.Command, o *options) error {
 	}
 	if o.printNft {
 		fmt.Fprint(cmd.OutOrStdout(), prog.Text())
+	}
+	if o.verbose > 0 && prog.Ruleset != nil {
+		// pfctl -v -f echoes the rules as it loads them.
+		var w strings.Builder
+		rules.PrintRuleset(&w, prog.Ruleset, 0, o.verbose > 1)
+		fmt.Fprint(cmd.OutOrStdout(), w.String())
 	}
 	st, err := nftload.Status(newConn)
 	if err != nil {
