@@ -1,0 +1,545 @@
+package difftest
+
+import (
+	"fmt"
+	"math/rand"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"carpfw/parser"
+	"carpfw/rules"
+	"carpfw/rules/eval"
+)
+
+// Defaults of TestDifferential: rulesets and first packets per ruleset
+// (replies and ICMP errors about earlier packets come on top).
+const (
+	defaultRulesets = 120
+	packetsPerSet   = 10
+	minCases        = 1000
+	maxReports      = 8
+)
+
+// randomOptions restricts the generator to what both sides support.
+var randomOptions = eval.RandomOptions{
+	Interfaces: []string{"em0", "em1", "em2"},
+	NAT:        true,
+	Anchors:    true,
+}
+
+// TestDifferential checks the reference evaluator against the kernel:
+// random rulesets (eval.RandomRuleset) are compiled and loaded into a
+// router namespace, and random packets (eval.RandomPacket, plus replies
+// and ICMP errors about earlier packets) are sent through it as
+// Ethernet frames; what comes out (the packet on the expected interface,
+// with its translation, nothing, a RST or an ICMP unreachable) must be
+// what the evaluator predicts from its two passes, in on the receiving
+// interface and out on the sending one. Connection tracking is flushed
+// and the evaluator's state table is new for every ruleset.
+//
+// The seed is printed; DIFFTEST_SEED=n replays a run, and ruleset i of
+// a run is ruleset 0 of DIFFTEST_SEED=n+i DIFFTEST_RULESETS=1.
+// DIFFTEST_RULESETS=k changes the number of rulesets.
+//
+// Differences of the model the test accepts on purpose:
+//   - TCP window tracking: the evaluator has none, so the router runs
+//     with net.netfilter.nf_conntrack_tcp_be_liberal=1;
+//   - nat-to source ports: pf (and the kernel) pick any port of the
+//     range, the evaluator the packet's own or the lowest free one; the
+//     kernel's port must be in the range, and later packets are compared
+//     with the kernel's port standing for the evaluator's.
+func TestDifferential(t *testing.T) {
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("DIFFTEST_SEED"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("DIFFTEST_SEED: %v", err)
+		}
+		seed = n
+	}
+	nsets := defaultRulesets
+	if s := os.Getenv("DIFFTEST_RULESETS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("DIFFTEST_RULESETS: %v", err)
+		}
+		nsets = n
+	}
+	t.Logf("DIFFTEST_SEED=%d DIFFTEST_RULESETS=%d", seed, nsets)
+	tp := newTopo(t)
+	start := time.Now()
+	d := &differ{t: t, tp: tp, seen: map[string]int{}, known: map[string]int{}, example: map[string]string{},
+		strict: os.Getenv("DIFFTEST_STRICT") != ""}
+	for i := 0; i < nsets; i++ {
+		d.ruleset(seed+int64(i), i)
+	}
+	t.Logf("%d rulesets, %d cases (%d passed, %d dropped, %d rst, %d unreach) in %v; %d disagreements",
+		nsets, d.cases, d.seen["pass"], d.seen["drop"], d.seen["rst"], d.seen["unreach"],
+		time.Since(start).Round(time.Millisecond), d.failed)
+	for _, k := range knownClasses {
+		if n := d.known[k]; n > 0 {
+			t.Logf("excluded, %s: %d times; the first:\n%s", k, n, d.example[k])
+		}
+	}
+	if d.failed > 0 {
+		t.Errorf("seed %d: %d disagreements", seed, d.failed)
+	}
+	if os.Getenv("DIFFTEST_RULESETS") == "" && d.cases < minCases {
+		t.Errorf("only %d cases, want at least %d", d.cases, minCases)
+	}
+}
+
+type differ struct {
+	t      *testing.T
+	tp     *topo
+	cases  int
+	failed int
+	seen   map[string]int
+	id     uint16
+	// known disagreements (see known) by class, and the first example
+	// of each; strict (DIFFTEST_STRICT) reports them as failures.
+	known   map[string]int
+	example map[string]string
+	strict  bool
+}
+
+// sent is one packet of a ruleset's sequence, for replies, ICMP errors
+// and messages.
+type sent struct {
+	in, out  int
+	ep       eval.Packet // as the evaluator got it
+	wp       *wirePkt    // as sent
+	want     expect
+	got      observed
+	evalOut  eval.Packet // pass: as it left, per the evaluator
+	wireOut  *wirePkt    // pass: as it left, per the kernel
+	describe string
+}
+
+// ruleset runs one random ruleset and its packets.
+func (d *differ) ruleset(seed int64, idx int) {
+	t := d.t
+	r := rand.New(rand.NewSource(seed))
+	if d.id == 0 {
+		d.id = uint16(1 + seed%60000)
+	}
+	conf := passTranslations(eval.RandomRuleset(r, randomOptions))
+	l, err := eval.Load("pf.conf", []byte(conf), parser.Config{Inventory: d.tp.host})
+	if err != nil {
+		t.Fatalf("ruleset %d (seed %d): evaluator: %v\n%s", idx, seed, err, conf)
+	}
+	if err := d.tp.load(conf); err != nil {
+		t.Fatalf("ruleset %d (seed %d): %v\n%s", idx, seed, err, conf)
+	}
+	e := l.New(d.tp.host)
+	c := &caseRun{d: d, e: e, r: r, ports: map[portKey]uint16{}}
+	for n := 0; n < packetsPerSet; n++ {
+		ok := c.step(c.first())
+		if ok && c.last().want.kind == "pass" && !isICMPError(c.last().wp) && r.Intn(2) == 0 {
+			ok = c.step(c.reply(c.last()))
+		}
+		if ok && r.Intn(6) == 0 {
+			if prev := c.passedEarlier(); prev != nil {
+				ok = c.step(c.icmpErrorAbout(prev))
+			}
+		}
+		if !ok {
+			if k := c.known(c.last()); k != "" && !d.strict {
+				d.known[k]++
+				if d.known[k] == 1 {
+					d.example[k] = d.describe(seed, idx, conf, c)
+				}
+				if k == knownUntrackedReturn {
+					// Both sides blocked it and kept no state: go on.
+					continue
+				}
+				// States differ from here on: the ruleset ends.
+				return
+			}
+			d.failed++
+			if d.failed <= d.maxReports() {
+				d.t.Error(d.describe(seed, idx, conf, c))
+			}
+			return
+		}
+	}
+}
+
+type portKey struct {
+	addr netip.Addr
+	port uint16
+}
+
+// caseRun is the packet sequence of one ruleset.
+type caseRun struct {
+	d     *differ
+	e     *eval.Engine
+	r     *rand.Rand
+	log   []*sent
+	ports map[portKey]uint16 // the evaluator's nat port: the kernel's
+}
+
+func (c *caseRun) last() *sent { return c.log[len(c.log)-1] }
+
+// passedEarlier picks a packet of the sequence that both sides passed.
+func (c *caseRun) passedEarlier() *sent {
+	var ok []*sent
+	for _, s := range c.log {
+		if s.got.kind == "pass" && s.want.kind == "pass" && s.ep.Proto != eval.ProtoICMP && !translated(s) {
+			ok = append(ok, s)
+		}
+	}
+	if len(ok) == 0 {
+		return nil
+	}
+	return ok[c.r.Intn(len(ok))]
+}
+
+func (c *caseRun) nextID() uint16 {
+	c.d.id++
+	if c.d.id == 0 {
+		c.d.id = 1
+	}
+	return c.d.id
+}
+
+// first is a new random packet on a random path.
+func (c *caseRun) first() *sent {
+	r := c.r
+	p := eval.RandomPacket(r, randomOptions)
+	for symmetric(p) {
+		p = eval.RandomPacket(r, randomOptions)
+	}
+	ifi := int(p.If[len(p.If)-1] - '0')
+	other := (ifi + 1 + r.Intn(nIfs-1)) % nIfs
+	s := &sent{in: ifi, out: other, describe: "new"}
+	if p.Dir == rules.DirOut {
+		s.in, s.out = other, ifi
+	}
+	if p.Proto == eval.ProtoICMP && p.ICMPType != 0 && p.ICMPType != 8 {
+		// An error message quotes a packet its destination sent.
+		in := eval.Packet{Proto: []int{eval.ProtoTCP, eval.ProtoUDP}[r.Intn(2)], Src: p.Dst, Dst: p.Src,
+			SrcPort: uint16(1024 + r.Intn(60000)), DstPort: []uint16{22, 53, 80, 1000, 8080}[r.Intn(5)]}
+		p.Inner = &in
+	}
+	s.ep = p
+	s.wp = wireOf(p, c.nextID(), r)
+	return s
+}
+
+// reply answers an earlier packet that passed, on the way back.
+func (c *caseRun) reply(prev *sent) *sent {
+	s := &sent{in: prev.out, out: prev.in, describe: fmt.Sprintf("reply to #%d", len(c.log)-1)}
+	s.ep = eval.Reply(prev.evalOut)
+	k := *prev.wireOut
+	w := &k
+	w.Inner = nil
+	w.Src, w.Dst = k.Dst, k.Src
+	w.SrcPort, w.DstPort = k.DstPort, k.SrcPort
+	w.ID = c.nextID()
+	switch w.Proto {
+	case eval.ProtoTCP:
+		w.Flags = s.ep.TCPFlags
+		w.Ack = k.Seq
+		if k.Flags&(eval.TCPSyn|eval.TCPFin) != 0 {
+			w.Ack++
+		}
+		w.Seq = c.r.Uint32()
+	case eval.ProtoICMP:
+		w.Type = s.ep.ICMPType
+	}
+	w.TOS = tosFor(s.in, s.out)
+	s.ep.TOS = w.TOS
+	s.wp = w
+	return s
+}
+
+// icmpErrorAbout is an ICMP error from the far end of an earlier packet
+// that passed, quoting it as it arrived there, sent back its way.
+func (c *caseRun) icmpErrorAbout(prev *sent) *sent {
+	s := &sent{in: prev.out, out: prev.in, describe: fmt.Sprintf("icmp error about #%d", indexOf(c.log, prev))}
+	typ := []uint8{3, 11}[c.r.Intn(2)]
+	code := uint8(0)
+	if typ == 3 {
+		code = []uint8{1, 3}[c.r.Intn(2)]
+	}
+	inner := prev.evalOut
+	s.ep = eval.Packet{Proto: eval.ProtoICMP, Src: inner.Dst, Dst: inner.Src, ICMPType: typ, ICMPCode: code, Inner: &inner}
+	in := *prev.wireOut
+	in.Inner = nil
+	s.wp = &wirePkt{ID: c.nextID(), Proto: eval.ProtoICMP, Src: in.Dst, Dst: in.Src, Type: typ, Code: code, Inner: &in}
+	s.wp.TOS = tosFor(s.in, s.out)
+	s.ep.TOS = s.wp.TOS
+	return s
+}
+
+// symmetric reports whether a packet is its own reply (same address and
+// port on both ends): pf's state of the inbound pass then also matches
+// the outbound pass as a reply, the kernel's connection has one
+// direction. No real host sends these; the test does not.
+func symmetric(p eval.Packet) bool {
+	return p.Src == p.Dst && p.SrcPort == p.DstPort
+}
+
+// isICMPError reports whether w is an ICMP error message.
+func isICMPError(w *wirePkt) bool {
+	return w.Proto == eval.ProtoICMP && w.Inner != nil
+}
+
+// passTranslations turns match rules with nat-to or rdr-to into pass
+// rules: in pf, rules after a match rule that translates see the
+// translated addresses (pf_match_rule tests pd->nsaddr and ndaddr),
+// while pfconf's rules all see the packet as it arrived, translation
+// happening after filtering (a known disagreement, excluded here).
+func passTranslations(conf string) string {
+	lines := strings.Split(conf, "\n")
+	for i, l := range lines {
+		t := strings.TrimLeft(l, " ")
+		if strings.HasPrefix(t, "match ") && (strings.Contains(t, " nat-to ") || strings.Contains(t, " rdr-to ")) {
+			lines[i] = l[:len(l)-len(t)] + "pass " + strings.TrimPrefix(t, "match ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// translated reports whether the router translated a packet it passed.
+// ICMP errors about translated connections are not sent: the evaluator
+// neither finds their state (it looks the quoted packet up among the
+// stack keys of the reversed direction, where pf_test_state_icmp looks
+// among the wire keys of the error's own direction) nor translates them
+// as pf_test_state_icmp does.
+func translated(s *sent) bool {
+	w, k := s.wp, s.wireOut
+	return w.Src != k.Src || w.Dst != k.Dst || w.SrcPort != k.SrcPort || w.DstPort != k.DstPort
+}
+
+func indexOf(l []*sent, s *sent) int {
+	for i, x := range l {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// wireOf is the frame's packet for an evaluator packet.
+func wireOf(p eval.Packet, id uint16, r *rand.Rand) *wirePkt {
+	w := &wirePkt{ID: id, Proto: p.Proto, Src: p.Src, Dst: p.Dst, SrcPort: p.SrcPort, DstPort: p.DstPort,
+		Flags: p.TCPFlags, Type: p.ICMPType, Code: p.ICMPCode, ICMPID: p.ICMPID}
+	if p.Proto == eval.ProtoTCP {
+		w.Seq = r.Uint32()
+		if p.TCPFlags&eval.TCPAck != 0 {
+			w.Ack = r.Uint32()
+		}
+	}
+	if p.Inner != nil {
+		w.Inner = wireOf(*p.Inner, uint16(r.Intn(65536)), r)
+	}
+	return w
+}
+
+// step sends one packet through both sides and compares.
+func (c *caseRun) step(s *sent) bool {
+	if s.wp.TOS == 0 {
+		s.wp.TOS = tosFor(s.in, s.out)
+		s.ep.TOS = s.wp.TOS
+	}
+	c.log = append(c.log, s)
+	c.d.cases++
+	s.want, s.evalOut = c.expect(s)
+	got, err := c.d.tp.send(s.in, s.wp)
+	if err != nil {
+		c.d.t.Fatalf("sending %s: %v", s.wp, err)
+	}
+	s.got = got
+	c.d.seen[got.kind]++
+	if got.kind == "pass" {
+		s.wireOut = got.pkt
+	}
+	return c.agree(s)
+}
+
+// expect is the evaluator's outcome for a packet on its path.
+type expect struct {
+	kind  string
+	code  uint8
+	port  int
+	pkt   eval.Packet
+	nat   [2]uint16 // the range of a source port (or echo id) chosen by nat-to
+	trace []string
+	// verdicts of the passes, in then out
+	verdicts []eval.Verdict
+}
+
+func (x expect) String() string {
+	s := x.kind
+	switch x.kind {
+	case "pass":
+		s = fmt.Sprintf("pass out %s: %s", ifName(x.port), x.pkt)
+		if x.nat[1] != 0 {
+			s += fmt.Sprintf(" (nat port %d-%d)", x.nat[0], x.nat[1])
+		}
+	case "unreach":
+		s = fmt.Sprintf("unreach code %d", x.code)
+	}
+	return s + " (" + strings.Join(x.trace, "; ") + ")"
+}
+
+func (c *caseRun) expect(s *sent) (expect, eval.Packet) {
+	var x expect
+	p := s.ep
+	p.If, p.Dir, p.RcvIf = ifName(s.in), rules.DirIn, ifName(s.in)
+	v := c.e.Eval(p)
+	x.trace = append(x.trace, "in on "+p.If+": "+v.String())
+	x.verdicts = append(x.verdicts, v)
+	if v.Action != rules.ActionPass {
+		x.block(v)
+		return x, p
+	}
+	x.natRange(v)
+	q := apply(p, v.Translation)
+	q.If, q.Dir, q.Tag = ifName(s.out), rules.DirOut, v.Tag
+	v = c.e.Eval(q)
+	x.trace = append(x.trace, "out on "+q.If+": "+v.String())
+	x.verdicts = append(x.verdicts, v)
+	if v.Action != rules.ActionPass {
+		x.block(v)
+		return x, q
+	}
+	x.natRange(v)
+	f := apply(q, v.Translation)
+	x.kind, x.port, x.pkt = "pass", s.out, f
+	return x, f
+}
+
+func (x *expect) block(v eval.Verdict) {
+	switch v.Return {
+	case eval.ReturnRST:
+		x.kind = "rst"
+	case eval.ReturnICMP:
+		x.kind, x.code = "unreach", uint8(v.ReturnICMP)
+		if v.ReturnICMP>>8 != 3 {
+			x.kind = fmt.Sprintf("icmp %d/%d", v.ReturnICMP>>8, uint8(v.ReturnICMP))
+		}
+	default:
+		x.kind = "drop"
+	}
+}
+
+func (x *expect) natRange(v eval.Verdict) {
+	if n := v.Translation; n != nil && n.Nat && !v.StateMatch && n.PortHigh != 0 {
+		x.nat = [2]uint16{n.PortLow, n.PortHigh}
+	}
+}
+
+func apply(p eval.Packet, n *eval.NAT) eval.Packet {
+	if n == nil {
+		return p
+	}
+	p.Src, p.Dst = n.Src, n.Dst
+	switch p.Proto {
+	case eval.ProtoTCP, eval.ProtoUDP:
+		p.SrcPort, p.DstPort = n.SrcPort, n.DstPort
+	case eval.ProtoICMP:
+		if n.ICMPID != 0 {
+			p.ICMPID = n.ICMPID
+		}
+	}
+	return p
+}
+
+// agree compares the two outcomes of the last packet.
+func (c *caseRun) agree(s *sent) bool {
+	want, got := s.want, s.got
+	if want.kind != got.kind {
+		return false
+	}
+	switch want.kind {
+	case "unreach":
+		return want.code == got.code
+	case "pass":
+	default:
+		return true
+	}
+	if want.port != got.port {
+		return false
+	}
+	w, k := want.pkt, got.pkt
+	if w.Src != k.Src || w.Dst != k.Dst {
+		return false
+	}
+	switch w.Proto {
+	case eval.ProtoTCP, eval.ProtoUDP:
+		return c.samePort(w.Src, w.SrcPort, k.SrcPort, want.nat) && c.samePort(w.Dst, w.DstPort, k.DstPort, [2]uint16{})
+	case eval.ProtoICMP:
+		if w.ICMPType == 0 || w.ICMPType == 8 {
+			return c.samePort(w.Src, w.ICMPID, k.ICMPID, want.nat) || c.samePort(w.Dst, w.ICMPID, k.ICMPID, [2]uint16{})
+		}
+	}
+	return true
+}
+
+// samePort compares the evaluator's port with the kernel's: equal, in
+// the nat-to range (then remembered), or the kernel's port for the
+// evaluator's one seen before.
+func (c *caseRun) samePort(a netip.Addr, want, got uint16, nat [2]uint16) bool {
+	k := portKey{a, want}
+	if nat[1] != 0 {
+		if got < nat[0] || got > nat[1] {
+			return false
+		}
+		if want != got {
+			c.ports[k] = got
+		}
+		return true
+	}
+	if want == got {
+		return true
+	}
+	m, ok := c.ports[k]
+	return ok && m == got
+}
+
+// maxReports is how many disagreements are reported in full
+// (DIFFTEST_REPORTS, default maxReports).
+func (d *differ) maxReports() int {
+	if n, err := strconv.Atoi(os.Getenv("DIFFTEST_REPORTS")); err == nil {
+		return n
+	}
+	return maxReports
+}
+
+func (d *differ) describe(seed int64, idx int, conf string, c *caseRun) string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "disagreement: ruleset %d, replay with DIFFTEST_SEED=%d DIFFTEST_RULESETS=1\n", idx, seed)
+	fmt.Fprintf(&w, "ruleset:\n%s", conf)
+	for i, s := range c.log {
+		mark := "  "
+		if i == len(c.log)-1 {
+			mark = "=>"
+		}
+		fmt.Fprintf(&w, "%s #%d %s, %s -> %s: %s\n", mark, i, s.describe, ifName(s.in), ifName(s.out), s.wp)
+		fmt.Fprintf(&w, "     evaluator: %s\n     kernel:    %s\n", s.want, s.got)
+		if i == len(c.log)-1 && len(s.got.other) > 0 {
+			fmt.Fprintf(&w, "     other frames: %s\n", strings.Join(s.got.other, "; "))
+		}
+	}
+	if os.Getenv("DIFFTEST_DEBUG") != "" {
+		out, _ := d.tp.r.Run("nft", "list", "table", "ip", "dbg")
+		fmt.Fprintf(&w, "%s\n", out)
+		out, _ = d.tp.r.Run("conntrack", "-L")
+		fmt.Fprintf(&w, "%s\n", out)
+	}
+	if d.failed == 1 && os.Getenv("DIFFTEST_NFT") != "" {
+		out, _ := d.tp.r.Run("nft", "list", "ruleset")
+		if len(out) > 8000 {
+			out = out[:8000] + "\n..."
+		}
+		fmt.Fprintf(&w, "nft list ruleset:\n%s\n", out)
+	}
+	return w.String()
+}

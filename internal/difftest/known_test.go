@@ -1,0 +1,195 @@
+package difftest
+
+import (
+	"net/netip"
+	"strings"
+
+	"carpfw/rules/eval"
+)
+
+// Known disagreements: bugs found by this test and reported, which the
+// test excludes so that it guards everything else. Each class has a
+// narrow signature; a disagreement that matches one ends its ruleset
+// (the two state tables differ from there on) and is counted and logged
+// instead of failing the test. DIFFTEST_STRICT=1 fails on them too.
+const (
+	// The kernel drops the RST or ICMP error a block return rule sends
+	// in answer to a packet connection tracking does not track (a TCP
+	// SYN+ACK, FIN or RST, or an ICMP echo reply, of no known
+	// connection): nothing attaches the generated packet to a
+	// connection, so pfconf's outbound pass filters it, where pf never
+	// filters the packets it generates. For a TCP RST, pf answers with
+	// an ICMP unreachable, the kernel's reject with tcp reset sends
+	// nothing.
+	knownUntrackedReturn = "return for an untracked packet is dropped"
+	// A nat-to or rdr-to of a rule that matched is applied by the kernel
+	// although the packet passed without a state (pf's default rule, a
+	// later match or a "no state" rule decided), which pf never
+	// translates.
+	knownStatelessXlat = "translation without a state"
+	// pf creates a translating state for a packet of a connection that
+	// connection tracking already tracks (an earlier packet passed
+	// without a pf state); the kernel only translates the first packet
+	// of a connection.
+	knownTrackedXlat = "translation of a connection the kernel already tracks"
+	// A stateful rule matches an ICMP echo reply in the kernel; in pf a
+	// rule that keeps state never matches an ICMP query reply
+	// (pf_match_rule: r->keep_state && icmp_dir != PF_IN), which needs
+	// the state of its request.
+	knownStatefulEchoReply = "stateful rule matches an echo reply"
+	// An ICMP error about a connection passes both of the kernel's
+	// passes when a state was kept in either (ct state related and any
+	// state bit in the connection mark); pf passes it by state only on
+	// an interface and in a direction where the connection has a state,
+	// and otherwise evaluates the rules, which may block it.
+	knownRelatedError = "related ICMP error passes a pass without a state"
+	// pf keeps a state for a packet connection tracking does not track
+	// (a TCP SYN+ACK, FIN or RST of no known connection, passed by a
+	// rule with flags any or A/A): later packets of the connection, its
+	// replies and ICMP errors about it, pass by that state in pf, but
+	// are of no connection for the kernel, and its rules decide.
+	knownUntrackedState = "state of an untracked packet"
+)
+
+var knownClasses = []string{knownUntrackedReturn, knownStatelessXlat, knownTrackedXlat,
+	knownStatefulEchoReply, knownRelatedError, knownUntrackedState}
+
+// natAddr and rdrAddr are the translation addresses of RandomRuleset.
+var (
+	natAddr = netip.MustParseAddr("192.0.2.1")
+	rdrAddr = netip.MustParseAddr("10.0.0.2")
+)
+
+// known returns the class of the disagreement of s, "" for none.
+func (c *caseRun) known(s *sent) string {
+	want, got := s.want, s.got
+	seen := c.seenBefore(s)
+	blocked := want.kind == "drop" || want.kind == "rst" || want.kind == "unreach"
+	switch {
+	case blocked && got.kind == "pass" && s.wp.Proto == eval.ProtoICMP && s.wp.Type == 0 && !c.requested(s):
+		return knownStatefulEchoReply
+	case blocked && got.kind == "pass" && isICMPError(s.wp) && strings.HasPrefix(s.describe, "icmp error about"):
+		return knownRelatedError
+	case want.kind == "pass" && got.kind != "pass" && c.firstUntracked(s):
+		return knownUntrackedState
+	case (want.kind == "rst" || want.kind == "unreach") && got.kind == "drop":
+		if !seen && untracked(s.wp) {
+			return knownUntrackedReturn
+		}
+	case want.kind == "pass" && got.kind == "pass" && want.port == got.port:
+		w, k := want.pkt, got.pkt
+		stateless, newXlat := false, false
+		for _, v := range want.verdicts {
+			if v.State == nil {
+				stateless = true
+			}
+			if v.State != nil && !v.StateMatch && v.Translation != nil {
+				newXlat = true
+			}
+		}
+		natted := k.Src == natAddr && (w.Src != natAddr || k.SrcPort != w.SrcPort)
+		if stateless && (natted || k.Dst == rdrAddr && w.Dst != rdrAddr) {
+			return knownStatelessXlat
+		}
+		if newXlat && seen {
+			return knownTrackedXlat
+		}
+	}
+	return ""
+}
+
+// untracked reports whether connection tracking leaves a packet of no
+// known connection untracked (invalid).
+func untracked(w *wirePkt) bool {
+	switch w.Proto {
+	case eval.ProtoTCP:
+		f := w.Flags
+		return f&eval.TCPRst != 0 || f&(eval.TCPSyn|eval.TCPAck) == eval.TCPSyn|eval.TCPAck ||
+			f&eval.TCPFin != 0 && f&eval.TCPSyn == 0
+	case eval.ProtoICMP:
+		return w.Type == 0
+	}
+	return false
+}
+
+// flowKey is a connection's addresses and ports (or echo id), either
+// way.
+type flowKey struct {
+	proto int
+	a, b  netip.AddrPort
+}
+
+func flowOf(w *wirePkt) flowKey {
+	var sp, dp uint16
+	switch w.Proto {
+	case eval.ProtoTCP, eval.ProtoUDP:
+		sp, dp = w.SrcPort, w.DstPort
+	case eval.ProtoICMP:
+		sp, dp = w.ICMPID, w.ICMPID
+	}
+	a, b := netip.AddrPortFrom(w.Src, sp), netip.AddrPortFrom(w.Dst, dp)
+	if b.Compare(a) < 0 {
+		a, b = b, a
+	}
+	return flowKey{w.Proto, a, b}
+}
+
+// seenBefore reports whether an earlier packet of the sequence, as sent
+// or as it left the router, belongs to the connection of s.
+func (c *caseRun) seenBefore(s *sent) bool {
+	k := flowOf(s.wp)
+	for _, p := range c.log {
+		if p == s {
+			break
+		}
+		if flowOf(p.wp) == k || p.wireOut != nil && flowOf(p.wireOut) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// requested reports whether an echo request of the connection of the
+// echo reply s was sent before.
+func (c *caseRun) requested(s *sent) bool {
+	k := flowOf(s.wp)
+	for _, p := range c.log {
+		if p == s {
+			break
+		}
+		for _, w := range []*wirePkt{p.wp, p.wireOut} {
+			if w != nil && w.Proto == eval.ProtoICMP && w.Type == 8 && flowOf(w) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// firstUntracked reports whether the first packet of the connection of
+// s (for an ICMP error, of the packet it quotes) was one connection
+// tracking does not track, and pf kept a state for it.
+func (c *caseRun) firstUntracked(s *sent) bool {
+	w := s.wp
+	if isICMPError(w) {
+		w = w.Inner
+	}
+	k := flowOf(w)
+	for _, p := range c.log {
+		if p == s {
+			break
+		}
+		if flowOf(p.wp) == k || p.wireOut != nil && flowOf(p.wireOut) == k {
+			if !untracked(p.wp) {
+				return false
+			}
+			for _, v := range p.want.verdicts {
+				if v.State != nil && !v.StateMatch {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
