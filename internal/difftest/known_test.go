@@ -27,11 +27,14 @@ const (
 	// later match or a "no state" rule decided), which pf never
 	// translates.
 	knownStatelessXlat = "translation without a state"
-	// pf creates a translating state for a packet of a connection that
-	// connection tracking already tracks (an earlier packet passed
-	// without a pf state); the kernel only translates the first packet
-	// of a connection.
-	knownTrackedXlat = "translation of a connection the kernel already tracks"
+	// pf creates a state for a packet of a connection that connection
+	// tracking already tracks (an earlier packet passed without a pf
+	// state and the kernel made a connection of it): the kernel cannot
+	// translate such a packet (NAT is bound on a connection's first
+	// packet), and a state kept by a reply-direction packet is recorded
+	// in the connection mark as a state of the other pass, so the other
+	// pass lets the packet through by it where pf evaluates its rules.
+	knownTrackedState = "state for a connection the kernel already tracks"
 	// A stateful rule matches an ICMP echo reply in the kernel; in pf a
 	// rule that keeps state never matches an ICMP query reply
 	// (pf_match_rule: r->keep_state && icmp_dir != PF_IN), which needs
@@ -51,7 +54,7 @@ const (
 	knownUntrackedState = "state of an untracked packet"
 )
 
-var knownClasses = []string{knownUntrackedReturn, knownStatelessXlat, knownTrackedXlat,
+var knownClasses = []string{knownUntrackedReturn, knownStatelessXlat, knownTrackedState,
 	knownStatefulEchoReply, knownRelatedError, knownUntrackedState}
 
 // natAddr and rdrAddr are the translation addresses of RandomRuleset.
@@ -92,7 +95,14 @@ func (c *caseRun) known(s *sent) string {
 			return knownStatelessXlat
 		}
 		if newXlat && seen {
-			return knownTrackedXlat
+			return knownTrackedState
+		}
+	}
+	if seen && want.kind != got.kind {
+		for _, v := range want.verdicts {
+			if v.State != nil && !v.StateMatch {
+				return knownTrackedState
+			}
 		}
 	}
 	return ""
@@ -134,15 +144,16 @@ func flowOf(w *wirePkt) flowKey {
 	return flowKey{w.Proto, a, b}
 }
 
-// seenBefore reports whether an earlier packet of the sequence, as sent
-// or as it left the router, belongs to the connection of s.
+// seenBefore reports whether an earlier packet of the sequence that the
+// kernel passed (so that connection tracking knows its connection),
+// as sent or as it left the router, belongs to the connection of s.
 func (c *caseRun) seenBefore(s *sent) bool {
 	k := flowOf(s.wp)
 	for _, p := range c.log {
 		if p == s {
 			break
 		}
-		if flowOf(p.wp) == k || p.wireOut != nil && flowOf(p.wireOut) == k {
+		if p.got.kind == "pass" && (flowOf(p.wp) == k || flowOf(p.wireOut) == k) {
 			return true
 		}
 	}
