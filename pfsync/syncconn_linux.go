@@ -48,6 +48,7 @@ type RawSync struct {
 	link  bool
 	done  chan struct{}
 	drops atomic.Uint64
+	badif atomic.Uint64
 	wg    sync.WaitGroup
 	once  sync.Once
 }
@@ -130,6 +131,7 @@ func (s *RawSync) read(ifindex int) {
 		if cm != nil {
 			in.TTL = cm.TTL
 			if cm.IfIndex != 0 && cm.IfIndex != ifindex {
+				s.badif.Add(1)
 				continue
 			}
 		}
@@ -182,8 +184,9 @@ func (s *RawSync) Send(frame []byte) error {
 }
 
 // Dropped returns how many frames were dropped because the worker was
-// behind.
-func (s *RawSync) Dropped() uint64 { return s.drops.Load() }
+// behind, and how many because they arrived on another interface than
+// syncdev.
+func (s *RawSync) Dropped() (queue, badif uint64) { return s.drops.Load(), s.badif.Load() }
 
 // Inbound implements SyncConn.
 func (s *RawSync) Inbound() <-chan Inbound { return s.in }

@@ -351,8 +351,8 @@ func (w *Worker) status() Status {
 func (w *Worker) stats() Stats {
 	s := w.eng.Stats
 	s.States, s.LocalStates = w.eng.Len()
-	if d, ok := w.sc.(interface{ Dropped() uint64 }); ok {
-		s.InDrops = d.Dropped()
+	if d, ok := w.sc.(interface{ Dropped() (queue, badif uint64) }); ok {
+		s.InDrops, s.BadIf = d.Dropped()
 	}
 	s.Bulk = w.bulk.State.String()
 	s.Demote = w.demote
@@ -376,7 +376,12 @@ func (w *Worker) startSync() error {
 	w.eng.MaxUpd = w.cfg.MaxUpd
 	w.eng.Hold(true)
 	w.reconcile()
-	limit := 262144
+	limit := 262144 // nf_conntrack_max's usual value, if unreadable
+	if b, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_max"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
+			limit = n
+		}
+	}
 	w.bulk = Bulk{Link: sc.Link(), BulkWait: BulkWaitFor(limit, sc.MTU()+20)}
 	w.bulkStep(BulkUp)
 	w.Log.Printf("%s: up on %s to %s, creatorid %08x", w.Name, w.cfg.SyncDev, w.cfg.Peer, w.eng.CreatorID)

@@ -245,22 +245,6 @@ func fromTuple(t conntrack.Tuple) Tuple {
 	}
 }
 
-// ToFlow returns the tuples of e as a ti-mo Flow, enough for Delete.
-func ToFlow(e Entry) conntrack.Flow {
-	var f conntrack.Flow
-	f.TupleOrig, f.TupleReply, f.Zone = toTuple(e.Orig), toTuple(e.Reply), e.Zone
-	return f
-}
-
-func toTuple(t Tuple) conntrack.Tuple {
-	var c conntrack.Tuple
-	c.IP.SourceAddress, c.IP.DestinationAddress = t.Src, t.Dst
-	c.Proto.Protocol, c.Proto.SourcePort, c.Proto.DestinationPort = t.Proto, t.SrcPort, t.DstPort
-	c.Proto.ICMPv4, c.Proto.ICMPv6 = t.Proto == unix.IPPROTO_ICMP, t.Proto == unix.IPPROTO_ICMPV6
-	c.Proto.ICMPID, c.Proto.ICMPType, c.Proto.ICMPCode = t.ICMPID, t.ICMPType, t.ICMPCode
-	return c
-}
-
 var errFamily = errors.New("ctnat: tuple addresses of mixed or unknown family")
 
 func family(t Tuple) (netfilter.ProtoFamily, error) {
