@@ -18,7 +18,7 @@ import (
 // Defaults of TestDifferential: rulesets and first packets per ruleset
 // (replies and ICMP errors about earlier packets come on top).
 const (
-	defaultRulesets = 120
+	defaultRulesets = 200
 	packetsPerSet   = 10
 	minCases        = 1000
 	maxReports      = 8
@@ -32,18 +32,27 @@ var randomOptions = eval.RandomOptions{
 }
 
 // TestDifferential checks the reference evaluator against the kernel:
-// random rulesets (eval.RandomRuleset) are compiled and loaded into a
-// router namespace, and random packets (eval.RandomPacket, plus replies
-// and ICMP errors about earlier packets) are sent through it as
-// Ethernet frames; what comes out (the packet on the expected interface,
-// with its translation, nothing, a RST or an ICMP unreachable) must be
-// what the evaluator predicts from its two passes, in on the receiving
-// interface and out on the sending one. Connection tracking is flushed
-// and the evaluator's state table is new for every ruleset.
+// random rulesets (eval.RandomRuleset with anchors and nat-to/rdr-to on
+// em0, em1 and em2) are compiled and loaded into a router namespace,
+// and random packets (eval.RandomPacket, about half of them followed by
+// their reply, and now and then an ICMP error about an earlier packet)
+// are sent through it as Ethernet frames. What comes out (the packet on
+// the expected interface with its translation, nothing, a RST or an ICMP
+// unreachable with its code) must be what the evaluator predicts from
+// its two passes, in on the receiving interface and out on the sending
+// one. Connection tracking is flushed and the evaluator's state table is
+// new for every ruleset; the packets of one ruleset share both. The
+// test skips when not run as root.
 //
-// The seed is printed; DIFFTEST_SEED=n replays a run, and ruleset i of
-// a run is ruleset 0 of DIFFTEST_SEED=n+i DIFFTEST_RULESETS=1.
-// DIFFTEST_RULESETS=k changes the number of rulesets.
+// The seed is printed (go test -v); DIFFTEST_SEED=n replays a run, and
+// ruleset i of a run is ruleset 0 of DIFFTEST_SEED=n+i
+// DIFFTEST_RULESETS=1, as each disagreement's message says.
+// DIFFTEST_RULESETS=k changes the number of rulesets,
+// DIFFTEST_REPORTS=k the number of disagreements reported in full,
+// DIFFTEST_STRICT=1 fails on the known disagreements too,
+// DIFFTEST_NFT=1 adds the kernel's ruleset to the first report and
+// DIFFTEST_DEBUG=1 counts the packets the router sends itself and lists
+// its connections.
 //
 // Differences of the model the test accepts on purpose:
 //   - TCP window tracking: the evaluator has none, so the router runs
@@ -51,7 +60,26 @@ var randomOptions = eval.RandomOptions{
 //   - nat-to source ports: pf (and the kernel) pick any port of the
 //     range, the evaluator the packet's own or the lowest free one; the
 //     kernel's port must be in the range, and later packets are compared
-//     with the kernel's port standing for the evaluator's.
+//     with the kernel's port standing for the evaluator's;
+//   - packets that are their own reply (same address and port at both
+//     ends) are not sent (see symmetric).
+//
+// Left out, because of known disagreements (bugs reported, see
+// known_test.go for the ones recognised at run time):
+//   - match rules with nat-to or rdr-to become pass rules
+//     (passTranslations): in pf later rules see the translated addresses;
+//   - rulesets with a match rule in a quick anchor are not drawn
+//     (matchInQuickAnchor): pfconf stops after the anchor, pf does not;
+//   - ICMP errors are only sent about connections the router did not
+//     translate (translated): the evaluator neither finds nor translates
+//     the state of a translated connection for an ICMP error;
+//   - the disagreements of knownClasses end their ruleset's sequence
+//     (all but the first, after which the states still agree) and are
+//     logged, not failed: a block return answer to an untracked packet
+//     is dropped, translation without a state, a state kept on a
+//     connection the kernel already tracks, a stateful rule matching an
+//     echo reply, a related ICMP error passing a pass without a state,
+//     the state of an untracked packet.
 func TestDifferential(t *testing.T) {
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("DIFFTEST_SEED"); s != "" {
@@ -374,7 +402,7 @@ func (c *caseRun) step(s *sent) bool {
 	c.log = append(c.log, s)
 	c.d.cases++
 	s.want, s.evalOut = c.expect(s)
-	got, err := c.d.tp.send(s.in, s.wp)
+	got, err := c.d.tp.send(s.in, s.wp, s.want.kind == "drop")
 	if err != nil {
 		c.d.t.Fatalf("sending %s: %v", s.wp, err)
 	}

@@ -81,21 +81,24 @@ func (c *caseRun) known(s *sent) string {
 		}
 	case want.kind == "pass" && got.kind == "pass" && want.port == got.port:
 		w, k := want.pkt, got.pkt
-		stateless, newXlat := false, false
+		stateless, xlat, newXlat := false, false, false
 		for _, v := range want.verdicts {
 			if v.State == nil {
 				stateless = true
 			}
-			if v.State != nil && !v.StateMatch && v.Translation != nil {
-				newXlat = true
+			if v.Translation != nil {
+				xlat = true
+				if v.State != nil && !v.StateMatch {
+					newXlat = true
+				}
 			}
-		}
-		natted := k.Src == natAddr && (w.Src != natAddr || k.SrcPort != w.SrcPort)
-		if stateless && (natted || k.Dst == rdrAddr && w.Dst != rdrAddr) {
-			return knownStatelessXlat
 		}
 		if newXlat && seen {
 			return knownTrackedState
+		}
+		natted := k.Src == natAddr && (w.Src != natAddr || k.SrcPort != w.SrcPort)
+		if stateless && !xlat && (natted || k.Dst == rdrAddr && w.Dst != rdrAddr) {
+			return knownStatelessXlat
 		}
 	}
 	if seen && want.kind != got.kind {

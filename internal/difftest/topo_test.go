@@ -239,13 +239,19 @@ func (o observed) String() string {
 const (
 	sentinelWait = 500 * time.Millisecond
 	grace        = 15 * time.Millisecond
+	// patience bounds the wait for a packet, RST or ICMP error the
+	// evaluator expects when nothing came by the end of the grace
+	// period.
+	patience = 200 * time.Millisecond
 )
 
 // send writes w on cable in and gathers what the router sends back:
 // frames until the answer to an ARP request sent right after w (the
-// router handles the frames of one cable in order), and for a short
-// grace period after it.
-func (tp *topo) send(in int, w *wirePkt) (observed, error) {
+// router handles the frames of one cable in order, and sends its
+// answers synchronously), and for a short grace period after it; when
+// nothing came and something is expected (expectDrop false), until
+// patience has passed since sending.
+func (tp *topo) send(in int, w *wirePkt, expectDrop bool) (observed, error) {
 	for drained := false; !drained; {
 		select {
 		case <-tp.rx:
@@ -263,6 +269,7 @@ func (tp *topo) send(in int, w *wirePkt) (observed, error) {
 	}
 	var o observed
 	o.kind = "drop"
+	sentAt := time.Now()
 	deadline := time.NewTimer(sentinelWait)
 	defer deadline.Stop()
 	var graceC <-chan time.Time
@@ -290,6 +297,13 @@ func (tp *topo) send(in int, w *wirePkt) (observed, error) {
 				o.other = append(o.other, fmt.Sprintf("%s: %s", peerName(f.port), got))
 			}
 		case <-graceC:
+			if o.kind == "drop" && !expectDrop {
+				if rest := patience - time.Since(sentAt); rest > 0 {
+					expectDrop = true
+					graceC = time.After(rest)
+					continue
+				}
+			}
 			return o, nil
 		case <-deadline.C:
 			return o, fmt.Errorf("no answer to the ARP request on %s", peerName(in))
