@@ -22,10 +22,11 @@ const (
 	// an ICMP unreachable, the kernel's reject with tcp reset sends
 	// nothing.
 	knownUntrackedReturn = "return for an untracked packet is dropped"
-	// A nat-to or rdr-to of a rule that matched is applied by the kernel
-	// although the packet passed without a state (pf's default rule, a
-	// later match or a "no state" rule decided), which pf never
-	// translates.
+	// A nat-to or rdr-to of a match rule is applied by the kernel
+	// although pf's default rule passed the packet, without a state and
+	// so without translation in pf. TestDifferential turns match
+	// translations into pass rules (passTranslations), so this class is
+	// kept as a guard; TestKnownDisagreements reproduces it.
 	knownStatelessXlat = "translation without a state"
 	// pf creates a state for a packet of a connection that connection
 	// tracking already tracks (an earlier packet passed without a pf
