@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,6 +101,31 @@ func (f *fw) killWorker(ifname string) {
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// crash simulates the host dying: its links go down and its carp
+// workers and keepers get SIGKILL, so nothing restarts them. (Killing only
+// a worker lets its keeper restart it after 1 s, and the restarted worker,
+// if faster, may win the election again before the slower peer's
+// master-down interval runs out: correct, but not a failover.)
+func (f *fw) crash() {
+	f.t.Helper()
+	for _, ifn := range f.h.Interfaces() {
+		if ifn != "lo" && !strings.HasPrefix(ifn, "carp") {
+			f.h.SetLinkDown(ifn)
+		}
+	}
+	pids, _ := filepath.Glob(filepath.Join(f.dir, "*.pid"))
+	for _, p := range pids {
+		name := strings.TrimSuffix(filepath.Base(p), ".pid")
+		if w := workerPID(f.t, f.dir, name); w != 0 {
+			syscall.Kill(w, syscall.SIGKILL)
+		}
+		b, _ := os.ReadFile(p)
+		if keeper, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && keeper > 0 {
+			syscall.Kill(keeper, syscall.SIGKILL)
+		}
 	}
 }
 

@@ -27,7 +27,7 @@ func TestCarppeerUnicast(t *testing.T) {
 	if out, err := client.RunTimeout(10*time.Second, "timeout", "2", "tcpdump", "-i", "eth0", "-n", "-c", "1", "dst", "224.0.0.18"); err == nil && strings.Contains(out, "224.0.0.18") {
 		t.Errorf("multicast advertisements seen with carppeer set:\n%s", out)
 	}
-	fw1.killWorker("carp0")
+	fw1.crash()
 	fw2.waitState("carp0", carp.Master, masterDown100+2*time.Second)
 }
 
