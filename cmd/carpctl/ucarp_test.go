@@ -62,15 +62,17 @@ func TestUcarpInterop(t *testing.T) {
 		t.Errorf("carpctl rejected ucarp's advertisements: %+v", st)
 	}
 
-	// carpctl's master dies: ucarp takes over.
-	fw1.killWorker("carp0")
+	// carpctl's host crashes: ucarp takes over.
+	fw1.crash()
 	took := waitUcarp(true, 6*time.Second)
-	t.Logf("ucarp MASTER %v after carpctl's worker died", took)
+	t.Logf("ucarp MASTER %v after carpctl's host crashed", took)
 	if out, err := client.Run("ping", "-c1", "-W2", "10.66.0.1"); err != nil {
 		t.Errorf("VIP not reachable through ucarp: %v\n%s", err, out)
 	}
-	// The restarted carpctl worker hears ucarp and, without preemption,
-	// stays BACKUP behind it.
+	// carpctl's host comes back: its worker hears ucarp and, without
+	// preemption, stays BACKUP behind it.
+	fw1.h.SetLinkUp("eth0")
+	fw1.carpctl("carp0", "up")
 	fw1.waitState("carp0", carp.Backup, 5*time.Second)
 	fw1.holdState("carp0", carp.Backup, 3*time.Second)
 

@@ -82,13 +82,13 @@ func queue(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
 		ns, elems := nfSet(s)
 		if s.Anonymous {
 			// Anonymous sets take their (few) elements with them.
-			if err := conn.AddSet(ns, elems); err != nil {
+			if err := addSet(conn, ns, elems); err != nil {
 				return fmt.Errorf("set %s: %w", s.Name, err)
 			}
 			sets[s.Name] = ns
 			continue
 		}
-		if err := conn.AddSet(ns, nil); err != nil {
+		if err := addSet(conn, ns, nil); err != nil {
 			return fmt.Errorf("set %s: %w", s.Name, err)
 		}
 		if err := addElements(conn, ns, elems); err != nil {

@@ -117,7 +117,7 @@ func WriteTable(conn *nftables.Conn, name string, c Contents, create bool) error
 		ns, elems := nfSet(&rules.Set{Name: rules.TableSetName(name, af), Key: keyOf(af), Interval: true,
 			Elems: rules.IntervalElems(ents, af)})
 		if create {
-			if err := conn.AddSet(ns, nil); err != nil {
+			if err := addSet(conn, ns, nil); err != nil {
 				return err
 			}
 		}
