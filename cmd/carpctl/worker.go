@@ -1,13 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"carpfw/carp"
-	"carpfw/internal/ctl"
 	"carpfw/internal/supervise"
 )
 
@@ -31,26 +31,12 @@ worker left and starts it again (what carpctl does when it detaches).`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := supervise.SignalContext()
-			defer cancel()
-			if !supervised {
-				return carp.NewWorker(dir, name, os.Stderr).Run(ctx)
-			}
-			done, err := supervise.WritePID(ctl.PIDPath(dir, name))
-			if err != nil {
-				return err
-			}
-			defer done()
-			k := &supervise.Keeper{
-				Argv: supervise.WorkerArgv(dir, name, false),
-				Log:  os.Stderr,
-				Cleanup: func() {
-					if err := carp.RemoveVirtualAddrs(name); err != nil {
-						fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-					}
-				},
-			}
-			return k.Run(ctx)
+			run := func(ctx context.Context) error { return carp.NewWorker(dir, name, os.Stderr).Run(ctx) }
+			return supervise.RunWorker(dir, name, supervised, run, func() {
+				if err := carp.RemoveVirtualAddrs(name); err != nil {
+					fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+				}
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&supervised, "supervise", false, "run a keeper that restarts the worker when it dies")

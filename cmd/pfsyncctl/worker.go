@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"carpfw/internal/ctl"
 	"carpfw/internal/supervise"
 	"carpfw/pfsync"
 )
@@ -30,18 +30,8 @@ that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := supervise.SignalContext()
-			defer cancel()
-			if !supervised {
-				return pfsync.NewWorker(dir, name, os.Stderr).Run(ctx)
-			}
-			done, err := supervise.WritePID(ctl.PIDPath(dir, name))
-			if err != nil {
-				return err
-			}
-			defer done()
-			k := &supervise.Keeper{Argv: supervise.WorkerArgv(dir, name, false), Log: os.Stderr}
-			return k.Run(ctx)
+			run := func(ctx context.Context) error { return pfsync.NewWorker(dir, name, os.Stderr).Run(ctx) }
+			return supervise.RunWorker(dir, name, supervised, run, nil)
 		},
 	}
 	cmd.Flags().BoolVar(&supervised, "supervise", false, "run a keeper that restarts the worker when it dies")

@@ -73,3 +73,22 @@ func WorkerArgv(dir, ifname string, supervised bool) []string {
 	}
 	return append(argv, ifname)
 }
+
+// RunWorker is the hidden "worker" subcommand of the ctl tools: it runs
+// ifname's worker (run) in the foreground until SIGTERM or SIGINT or, when
+// supervised, a keeper that starts this executable's worker, restarts it
+// when it dies and calls cleanup (may be nil) after every crash.
+func RunWorker(dir, ifname string, supervised bool, run func(ctx context.Context) error, cleanup func()) error {
+	ctx, cancel := SignalContext()
+	defer cancel()
+	if !supervised {
+		return run(ctx)
+	}
+	done, err := WritePID(ctl.PIDPath(dir, ifname))
+	if err != nil {
+		return err
+	}
+	defer done()
+	k := &Keeper{Argv: WorkerArgv(dir, ifname, false), Log: os.Stderr, Cleanup: cleanup}
+	return k.Run(ctx)
+}
