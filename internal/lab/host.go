@@ -13,6 +13,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"carpfw/internal/rundir"
 )
 
 // dialTimeout bounds Host.Dial.
@@ -83,10 +85,18 @@ func (h *Host) destroy() error {
 		h.fd.Close()
 	}
 	killNamespacePIDs(h.ns)
+	removeRunDir(h.ns)
 	if err := runIP("netns", "del", h.ns); err != nil {
 		return fmt.Errorf("host %s: delete namespace: %w", h.name, err)
 	}
 	return nil
+}
+
+// removeRunDir deletes the carpfw run directory that commands run inside
+// the namespace ns created by default (/run/carpfw/netns-<ns>, see
+// internal/rundir), so tests leave no worker files behind.
+func removeRunDir(ns string) {
+	os.RemoveAll(filepath.Join(rundir.Base, "netns-"+ns))
 }
 
 // Name returns the host's short name, as given to Lab.Host.

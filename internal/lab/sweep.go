@@ -40,6 +40,7 @@ func sweepStale() []string {
 			continue
 		}
 		killNamespacePIDs(ns)
+		removeRunDir(ns)
 		if err := runIP("netns", "del", ns); err != nil {
 			if _, statErr := os.Stat(netnsDir + "/" + ns); statErr == nil {
 				msgs = append(msgs, fmt.Sprintf("sweep stale namespace %s: %v", ns, err))
