@@ -1,4 +1,4 @@
-package rundir
+package rundir_test
 
 import (
 	"runtime"
@@ -8,6 +8,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"carpfw/internal/lab"
+	"carpfw/internal/rundir"
 )
 
 func TestNetnsKeyNamedAndAnonymous(t *testing.T) {
@@ -16,7 +17,7 @@ func TestNetnsKeyNamedAndAnonymous(t *testing.T) {
 	keys := map[string]string{}
 	for _, h := range []*lab.Host{h1, h2} {
 		if err := h.Do(func() error {
-			k, err := NetnsKey()
+			k, err := rundir.NetnsKey()
 			keys[h.Name()] = k
 			return err
 		}); err != nil {
@@ -37,7 +38,7 @@ func TestNetnsKeyNamedAndAnonymous(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := NetnsKey()
+	k, err := rundir.NetnsKey()
 	anon.Close()
 	if err := netns.Set(orig); err == nil {
 		runtime.UnlockOSThread()
