@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"carpfw/carp"
-	"carpfw/internal/cli"
 	"carpfw/internal/ctl"
 	"carpfw/internal/link"
 	"carpfw/internal/netstart"
@@ -19,38 +18,22 @@ import (
 )
 
 func newNetstartCmd(o *options) *cobra.Command {
-	opts := netstart.Options{}
-	cmd := &cobra.Command{
-		Use:   "netstart [-n] [--dir dir] [carpN ...]",
-		Short: "apply /etc/hostname.carpN files, as OpenBSD's netstart(8) does",
-		Long: `netstart reads dir/hostname.carpN for the named interfaces (every such file when
+	checkName := func(name string) error {
+		if !carp.ValidName(name) {
+			return fmt.Errorf("%s: not a carp interface name (carpN)", name)
+		}
+		return nil
+	}
+	return netstart.Command("netstart [-n] [--dir dir] [carpN ...]",
+		"apply /etc/hostname.carpN files, as OpenBSD's netstart(8) does",
+		`netstart reads dir/hostname.carpN for the named interfaces (every such file when
 none is named, in netstart's order: carp0, carp1, carp10, carp2) and applies
 each line as carpctl parameters, after netstart's rewriting of inet and inet6
 lines; "!command" lines run with $if replaced by the interface name. Every
 line of a file is checked before the first is applied: a file with an error
 names the file and line and changes nothing. A file without carpdev (the old
 one-line form) gets the interface that has an address on the virtual
-address's subnet, with a warning.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, a := range args {
-				if !carp.ValidName(a) {
-					return fmt.Errorf("%s: not a carp interface name (carpN)", a)
-				}
-			}
-			dir, err := o.dir()
-			if err != nil {
-				return err
-			}
-			opts.Names, opts.Stdout, opts.Stderr = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := netstart.Run(cmd.Context(), carpNetstart(dir), opts); err != nil {
-				return cli.Exit(1)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&opts.Dir, "dir", "/etc", "read hostname.carpN files from `dir`")
-	cmd.Flags().BoolVarP(&opts.DryRun, "noaction", "n", false, "print the commands instead of running them")
-	return cmd
+address's subnet, with a warning.`, "carp", checkName, o.dir, carpNetstart)
 }
 
 // carpNetstart adapts netstart to carp interfaces in run directory dir.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"carpfw/internal/cli"
 	"carpfw/internal/ctl"
 	"carpfw/internal/link"
 	"carpfw/internal/netstart"
@@ -117,34 +116,18 @@ func run(ctx context.Context, out io.Writer, o *options, args []string) error {
 }
 
 func newNetstartCmd(o *options) *cobra.Command {
-	opts := netstart.Options{}
-	cmd := &cobra.Command{
-		Use:   "netstart [-n] [--dir dir] [pfsync0]",
-		Short: "apply /etc/hostname.pfsync0, as OpenBSD's netstart(8) does",
-		Long: `netstart reads dir/hostname.pfsyncN (e.g. "up syncif sis2") and applies each
+	checkName := func(name string) error {
+		if !pfsync.ValidName(name) {
+			return fmt.Errorf("%s: not a pfsync interface name (pfsyncN)", name)
+		}
+		return nil
+	}
+	return netstart.Command("netstart [-n] [--dir dir] [pfsync0]",
+		"apply /etc/hostname.pfsync0, as OpenBSD's netstart(8) does",
+		`netstart reads dir/hostname.pfsyncN (e.g. "up syncif sis2") and applies each
 line as pfsyncctl parameters; "!command" lines run with $if replaced by the
 interface name. Every line is checked before the first is applied: a file
-with an error names the file and line and changes nothing.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, a := range args {
-				if !pfsync.ValidName(a) {
-					return fmt.Errorf("%s: not a pfsync interface name (pfsyncN)", a)
-				}
-			}
-			dir, err := o.dir()
-			if err != nil {
-				return err
-			}
-			opts.Names, opts.Stdout, opts.Stderr = args, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := netstart.Run(cmd.Context(), pfsyncNetstart(dir), opts); err != nil {
-				return cli.Exit(1)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&opts.Dir, "dir", "/etc", "read hostname.pfsyncN from `dir`")
-	cmd.Flags().BoolVarP(&opts.DryRun, "noaction", "n", false, "print the commands instead of running them")
-	return cmd
+with an error names the file and line and changes nothing.`, "pfsync", checkName, o.dir, pfsyncNetstart)
 }
 
 // pfsyncNetstart adapts netstart to pfsync interfaces in run directory dir.
