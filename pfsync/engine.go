@@ -471,6 +471,19 @@ func (g *Engine) merge(t *tracked, src, dst StatePeer, x *LinuxExt, now time.Tim
 	return append(ops, Op{Kind: OpUpdate, Entry: n})
 }
 
+// sawTraffic tells from two readings of an entry's remaining time,
+// elapsed apart, whether a packet refreshed it in between. ctnetlink
+// reports whole seconds, truncated (CTA_TIMEOUT): a reading of prev
+// means a remaining time in [prev, prev+1), so without traffic the next
+// reading is below prev+1-elapsed. A reading at or above that bound is
+// traffic. Readings are taken during dumps that last up to skew, which
+// widens the bound in favour of a refresh: a spare keep-alive costs a
+// record, a missed one lets the peer expire a live connection.
+func sawTraffic(prev, now uint32, elapsed, skew time.Duration) bool {
+	bound := float64(prev) + 1 - (elapsed + skew).Seconds()
+	return float64(now) >= bound
+}
+
 // Reconcile compares a conntrack dump, started at start, with the map:
 // entries the events missed are announced, changes are sent, states gone
 // without an event are deleted (DEL_C for local ones; states from peers
@@ -505,8 +518,7 @@ func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
 		if prevPoll.IsZero() || !t.announced || t.lastRx.After(prevPoll) {
 			continue
 		}
-		expect := int64(prevT) - int64(now.Sub(prevPoll)/time.Second)
-		if int64(e.Timeout) > expect+1 {
+		if sawTraffic(prevT, e.Timeout, now.Sub(prevPoll), now.Sub(start)) {
 			g.Stats.Refreshes++
 			g.update(t, now)
 		}

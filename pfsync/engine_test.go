@@ -319,3 +319,31 @@ func TestEngineNoUpdateStorm(t *testing.T) {
 		t.Errorf("b sent %d updates for a stale echo", b.Stats.SentUpdC)
 	}
 }
+
+// TestSawTraffic: truncated readings of a 9 s UDP stream timeout polled
+// every 2 s. A flow with a packet every second reads 7 or 8 at each poll;
+// every such pair is traffic, which the old "rose by more than one
+// second" test missed about half the time (TestQuietFlowKeptAlive).
+func TestSawTraffic(t *testing.T) {
+	const poll = 2030 * time.Millisecond
+	for _, tc := range []struct {
+		prev, now uint32
+		elapsed   time.Duration
+		skew      time.Duration
+		want      bool
+	}{
+		{8, 7, poll, 0, true},  // refreshed 1.9 s ago
+		{8, 8, poll, 0, true},  // refreshed just now
+		{7, 8, poll, 0, true},  // rose
+		{8, 6, poll, 0, false}, // [8,9) − 2.03 s = [5.97,6.97): no packet
+		{8, 5, poll, 0, false},
+		{9, 6, 3 * time.Second, 0, false},
+		{9, 7, 3 * time.Second, 0, true},
+		{8, 6, poll, time.Second, true}, // a 1 s dump errs towards a refresh
+		{30, 20, 10 * time.Second, 0, false},
+	} {
+		if got := sawTraffic(tc.prev, tc.now, tc.elapsed, tc.skew); got != tc.want {
+			t.Errorf("sawTraffic(%d, %d, %v, %v) = %v, want %v", tc.prev, tc.now, tc.elapsed, tc.skew, got, tc.want)
+		}
+	}
+}

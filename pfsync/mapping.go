@@ -242,8 +242,16 @@ func TCPFromPeers(src, dst StatePeer) (state uint8, closerIsReply bool, err erro
 // (nf_conntrack_tcp_loose=0 or not), the receiving kernel needs the
 // window scales: they go with IP_CT_TCP_FLAG_WINDOW_SCALE on both sides,
 // the only case where ctnetlink applies them. SACK_PERM is set as
-// conntrackd does. The windows themselves are re-learnt by the kernel
-// from the first packets it sees (td_maxwin 0, tcp_in_window).
+// conntrackd does.
+//
+// ctnetlink cannot write the sequence windows pfsync carries (td_end,
+// td_maxend, td_maxwin): the kernel would re-learn them from the first
+// packets it sees after a takeover, and a retransmission or a dup-ACK
+// that does not fit what it learnt is INVALID, which a stateful ruleset
+// drops and the connection stalls. A created copy is therefore marked
+// IP_CT_TCP_FLAG_BE_LIBERAL in both directions: only out-of-window RSTs
+// are judged, as for pf's `sloppy` states (which is how this side
+// exports TCP states) and conntrackd's default (TCPWindowTracking off).
 func ImportTCP(src, dst StatePeer, create bool) (ctnat.TCP, error) {
 	st, closerReply, err := TCPFromPeers(src, dst)
 	if err != nil {
@@ -251,7 +259,8 @@ func ImportTCP(src, dst StatePeer, create bool) (ctnat.TCP, error) {
 	}
 	t := ctnat.TCP{State: st}
 	if create {
-		t.FlagsOrig, t.FlagsReply = ctnat.TCPFlagSackPerm, ctnat.TCPFlagSackPerm
+		t.FlagsOrig = ctnat.TCPFlagSackPerm | ctnat.TCPFlagBeLiberal
+		t.FlagsReply = t.FlagsOrig
 		if src.WScale&WScaleFlag != 0 && dst.WScale&WScaleFlag != 0 {
 			t.FlagsOrig |= ctnat.TCPFlagWindowScale
 			t.FlagsReply |= ctnat.TCPFlagWindowScale

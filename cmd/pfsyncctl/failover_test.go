@@ -53,8 +53,7 @@ func testFailover(t *testing.T, nat bool) {
 	t.Logf("fw2 MASTER %v after fw1's crash", took)
 	d, ok := s.progresses(n, 20*time.Second)
 	if !ok {
-		t.Fatalf("the stream did not resume on fw2 within 20 s\nfw2 conntrack:\n%s\nfw2 pfsync:\n%s",
-			fw2.h.MustRun("conntrack", "-L"), fw2.log("pfsync0"))
+		t.Fatalf("the stream did not resume on fw2 within 20 s\n%s", c.diag(fw2))
 	}
 	s.mu.Lock()
 	t.Logf("stream resumed %v after the crash (waited %v for 5 echoes); longest gap so far %v", time.Since(crashAt), d, s.gap)
@@ -78,8 +77,7 @@ func testFailover(t *testing.T, nat bool) {
 	}
 	n, _ = s.count()
 	if _, ok := s.progresses(n, 20*time.Second); !ok {
-		t.Fatalf("the stream did not resume on fw1 after the failback\nfw1 conntrack:\n%s\nfw1 pfsync:\n%s",
-			fw1.h.MustRun("conntrack", "-L"), fw1.log("pfsync0"))
+		t.Fatalf("the stream did not resume on fw1 after the failback\n%s", c.diag(fw1))
 	}
 	s.mu.Lock()
 	t.Logf("longest gap between echoes %v; %d echoes, no error", s.gap, s.n)

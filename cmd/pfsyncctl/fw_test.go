@@ -178,7 +178,8 @@ table inet fw {
 	chain forward {
 		type filter hook forward priority 0; policy drop;
 		tcp dport 2222 ct label set 127
-		ct state established,related accept
+		ct state established,related counter accept
+		ct state invalid counter drop
 		iifname { "eth0", "carp0" } tcp flags & (syn|ack) == syn ct state new accept
 		iifname { "eth0", "carp0" } meta l4proto { udp, icmp } ct state new accept
 	}
@@ -259,4 +260,30 @@ func (c *cluster) startCarp(i int, advskew string) {
 // startPfsync brings pfsync0 up on fw i over the sync link.
 func (c *cluster) startPfsync(i int) {
 	c.fw[i].pfsyncctl("pfsync0", "syncdev", "sync0", "up")
+}
+
+// diag gathers what explains a stalled stream through n: its conntrack
+// table and statistics, its ruleset with counters, its workers' logs and
+// counters, and the client's and server's neighbour caches.
+func (c *cluster) diag(n *node) string {
+	var b strings.Builder
+	run := func(h *lab.Host, name string, args ...string) {
+		out, err := h.Run(name, args...)
+		fmt.Fprintf(&b, "--- %s: %s %s (%v)\n%s\n", h, name, strings.Join(args, " "), err, out)
+	}
+	run(n.h, "conntrack", "-L")
+	run(n.h, "conntrack", "-S")
+	run(n.h, "nft", "list", "ruleset")
+	run(n.h, "ip", "-s", "link")
+	run(n.h, "ip", "addr")
+	run(n.h, "ip", "neigh")
+	run(c.client, "ip", "neigh")
+	run(c.server, "ip", "neigh")
+	var st pfsync.Stats
+	err := ctl.Call(context.Background(), n.dir, "pfsync0", pfsync.OpStats, nil, &st)
+	fmt.Fprintf(&b, "--- %s: pfsync stats (%v)\n%+v\n", n.h, err, st)
+	for _, ifname := range []string{"carp0", "carp1", "pfsync0"} {
+		fmt.Fprintf(&b, "--- %s: %s log\n%s\n", n.h, ifname, n.log(ifname))
+	}
+	return b.String()
 }
