@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 
 	"carpfw/internal/lab"
@@ -60,4 +61,51 @@ func TestKernelBatchAndNAT(t *testing.T) {
 		t.Errorf("plain entry not as expected:\n%s", out)
 	}
 	t.Logf("%s", out)
+}
+
+// TestKernelKeepsBeLiberal: the per-direction flags pfsync writes on a
+// received TCP state (SACK_PERM|BE_LIBERAL, pfsync.ImportTCP) are what
+// the kernel reads back, so its window checks are the liberal ones.
+func TestKernelKeepsBeLiberal(t *testing.T) {
+	l := lab.New(t)
+	h := l.Host("fw")
+	c, s := netip.MustParseAddr("10.1.0.10"), netip.MustParseAddr("192.0.2.10")
+	const flags = TCPFlagSackPerm | TCPFlagBeLiberal
+	e := Entry{
+		Orig:    Tuple{Src: c, Dst: s, Proto: unix.IPPROTO_TCP, SrcPort: 40000, DstPort: 80},
+		Status:  StatusSeenReply,
+		Timeout: 300,
+		TCP:     &TCP{State: TCPEstablished, FlagsOrig: flags, FlagsReply: flags, MaskOrig: flags, MaskReply: flags},
+	}
+	e.Reply = e.Orig.Invert()
+	var got []Entry
+	err := h.Do(func() error {
+		ct, err := Dial()
+		if err != nil {
+			return err
+		}
+		defer ct.Close()
+		if err := ct.Create(e); err != nil {
+			return err
+		}
+		tc, err := conntrack.Dial(nil)
+		if err != nil {
+			return err
+		}
+		defer tc.Close()
+		flows, err := tc.Dump(nil)
+		for _, f := range flows {
+			got = append(got, FromFlow(&f))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].TCP == nil {
+		t.Fatalf("dump: %+v", got)
+	}
+	if tcp := got[0].TCP; tcp.FlagsOrig&TCPFlagBeLiberal == 0 || tcp.FlagsReply&TCPFlagBeLiberal == 0 {
+		t.Errorf("flags read back %#x/%#x, want BE_LIBERAL (%#x) in both", tcp.FlagsOrig, tcp.FlagsReply, TCPFlagBeLiberal)
+	}
 }
