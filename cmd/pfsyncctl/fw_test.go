@@ -169,6 +169,7 @@ func (n *node) crash(reboot bool) {
 type cluster struct {
 	l              *lab.Lab
 	client, server *lab.Host
+	lan, wan       *lab.Switch
 	fw             [2]*node
 	nat            bool
 }
@@ -191,6 +192,37 @@ table inet fw {
 		ct state invalid drop
 	}
 }
+
+# Counters only, for the diagnosis of a stalled stream: where the
+# stream's packets are seen and what conntrack made of them.
+table inet probe {
+	chain raw {
+		type filter hook prerouting priority raw; policy accept;
+		tcp dport 5001 iifname "eth0" counter
+		tcp dport 5001 iifname "carp0" counter
+		tcp sport 5001 iifname "eth1" counter
+		tcp sport 5001 iifname "carp1" counter
+	}
+	chain ct {
+		type filter hook prerouting priority mangle; policy accept;
+		tcp port 5001 ct state established ct direction original counter
+		tcp port 5001 ct state established ct direction reply counter
+		tcp port 5001 ct state new counter
+		tcp port 5001 ct state invalid counter
+		tcp port 5001 ct state untracked counter
+	}
+	chain local {
+		type filter hook input priority raw; policy accept;
+		tcp port 5001 counter
+	}
+	chain post {
+		type filter hook postrouting priority 300; policy accept;
+		tcp dport 5001 oifname "eth1" counter
+		tcp dport 5001 oifname "carp1" counter
+		tcp sport 5001 oifname "eth0" counter
+		tcp sport 5001 oifname "carp0" counter
+	}
+}
 `
 
 const natRules = `
@@ -211,7 +243,7 @@ type clusterOpts struct {
 func newCluster(t *testing.T, o clusterOpts) *cluster {
 	l := lab.New(t)
 	lan, wan := l.Switch("lan"), l.Switch("wan")
-	c := &cluster{l: l, client: l.Host("client"), server: l.Host("server"), nat: o.nat}
+	c := &cluster{l: l, client: l.Host("client"), server: l.Host("server"), lan: lan, wan: wan, nat: o.nat}
 	lan.Attach(c.client, "eth0")
 	c.client.AddAddr("eth0", "10.10.0.100/24")
 	c.client.AddRoute("default", "10.10.0.1")
@@ -277,8 +309,16 @@ func (c *cluster) diag(n *node) string {
 	run(n.h, "ip", "-s", "link")
 	run(n.h, "ip", "addr")
 	run(n.h, "ip", "neigh")
-	run(c.client, "ip", "neigh")
-	run(c.server, "ip", "neigh")
+	run(n.h, "nstat", "-as")
+	for _, h := range []*lab.Host{c.client, c.server} {
+		run(h, "ip", "neigh")
+		run(h, "ss", "-tinoe")
+		run(h, "nstat", "-as")
+	}
+	for _, sw := range []*lab.Switch{c.lan, c.wan} {
+		run(sw.Host(), "bridge", "fdb", "show", "dynamic")
+		run(sw.Host(), "ip", "-s", "link")
+	}
 	var st pfsync.Stats
 	err := ctl.Call(context.Background(), n.dir, "pfsync0", pfsync.OpStats, nil, &st)
 	fmt.Fprintf(&b, "--- %s: pfsync stats (%v)\n%+v\n", n.h, err, st)
