@@ -196,26 +196,28 @@ table inet fw {
 # Counters only, for the diagnosis of a stalled stream: where the
 # stream's packets are seen and what conntrack made of them.
 table inet probe {
-	chain raw {
+	chain arriving {
 		type filter hook prerouting priority raw; policy accept;
 		tcp dport 5001 iifname "eth0" counter
 		tcp dport 5001 iifname "carp0" counter
 		tcp sport 5001 iifname "eth1" counter
 		tcp sport 5001 iifname "carp1" counter
 	}
-	chain ct {
+	chain conntrack {
 		type filter hook prerouting priority mangle; policy accept;
-		tcp port 5001 ct state established ct direction original counter
-		tcp port 5001 ct state established ct direction reply counter
-		tcp port 5001 ct state new counter
-		tcp port 5001 ct state invalid counter
-		tcp port 5001 ct state untracked counter
+		tcp dport 5001 ct state established ct direction original counter
+		tcp sport 5001 ct state established ct direction reply counter
+		tcp dport 5001 ct state new counter
+		tcp dport 5001 ct state invalid counter
+		tcp sport 5001 ct state invalid counter
+		tcp dport 5001 ct state untracked counter
 	}
-	chain local {
+	chain toself {
 		type filter hook input priority raw; policy accept;
-		tcp port 5001 counter
+		tcp dport 5001 counter
+		tcp sport 5001 counter
 	}
-	chain post {
+	chain leaving {
 		type filter hook postrouting priority 300; policy accept;
 		tcp dport 5001 oifname "eth1" counter
 		tcp dport 5001 oifname "carp1" counter
