@@ -561,6 +561,17 @@ func Merge(e ctnat.Entry, src, dst StatePeer) (ctnat.Entry, int, error) {
 			t.FlagsReply |= e.TCP.FlagsReply
 		}
 		n.TCP = &t
+		// The entry may have been created from a SYN_SENT insert: the
+		// reply seen since must reach the kernel too, or every packet
+		// of the original direction stays IP_CT_NEW there
+		// (resolve_normal_ct) and a stateful ruleset drops it after a
+		// takeover.
+		if dst.State > TCPSClosed {
+			n.Status |= ctnat.StatusSeenReply
+		}
+		if src.State >= TCPSEstablished && dst.State >= TCPSEstablished {
+			n.Status |= ctnat.StatusAssured
+		}
 	default:
 		if src.State > PeerMultiple || dst.State > PeerMultiple {
 			return e, 0, fmt.Errorf("%w: levels %d/%d", ErrBadState, src.State, dst.State)

@@ -344,3 +344,33 @@ func TestMerge(t *testing.T) {
 		t.Errorf("udp merge: stale %d status %#x timeout %d", stale, n.Status, n.Timeout)
 	}
 }
+
+// TestMergeSetsSeenReply: a TCP state first inserted while SYN_SENT (no
+// reply yet) and then updated to ESTABLISHED must gain SEEN_REPLY and
+// ASSURED in the kernel, or the receiver classifies every later packet
+// of the original direction as NEW (resolve_normal_ct) and a stateful
+// ruleset drops the stream after a takeover.
+func TestMergeSetsSeenReply(t *testing.T) {
+	s := State{Proto: unix.IPPROTO_TCP, Direction: DirOut, Src: StatePeer{State: TCPSSynSent}, Dst: StatePeer{State: TCPSClosed}}
+	e := ctnat.Entry{Orig: tcpTuple(client, server, 1, 2), Reply: tcpTuple(server, client, 2, 1), Timeout: 30}
+	first, err := ImportTCP(s.Src, s.Dst, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.TCP = &first
+	if e.Status&ctnat.StatusSeenReply != 0 {
+		t.Fatalf("SYN_SENT entry has SEEN_REPLY")
+	}
+	n, stale, err := Merge(e, StatePeer{State: TCPSEstablished}, StatePeer{State: TCPSEstablished})
+	if err != nil || stale != 0 {
+		t.Fatalf("stale %d err %v", stale, err)
+	}
+	if want := uint32(ctnat.StatusSeenReply | ctnat.StatusAssured); n.Status&want != want {
+		t.Errorf("merged status %#x, want SEEN_REPLY|ASSURED set", n.Status)
+	}
+	// A reply seen but the handshake not complete: SEEN_REPLY only.
+	n, _, _ = Merge(e, StatePeer{State: TCPSSynSent}, StatePeer{State: TCPSSynSent})
+	if n.Status&ctnat.StatusSeenReply == 0 || n.Status&ctnat.StatusAssured != 0 {
+		t.Errorf("SYN/SYN-ACK merge: status %#x, want SEEN_REPLY without ASSURED", n.Status)
+	}
+}

@@ -593,6 +593,13 @@ func (w *Worker) apply(ops []Op) {
 			retry = append(retry, Op{Kind: OpUpdate, Entry: ops[i].Entry})
 		case ops[i].Kind == OpUpdate && errors.Is(err, unix.ENOENT):
 			retry = append(retry, Op{Kind: OpCreate, Entry: ops[i].Entry})
+		case ops[i].Kind == OpUpdate && errors.Is(err, unix.EBUSY):
+			// The kernel holds a status bit (SEEN_REPLY, ASSURED) that
+			// the update would clear, which it refuses: its status is
+			// the fresher one, so write the rest without CTA_STATUS.
+			e := ops[i].Entry
+			e.Status &^= ctnat.StatusSeenReply | ctnat.StatusAssured
+			retry = append(retry, Op{Kind: OpUpdate, Entry: e})
 		case ops[i].Kind == OpDelete && errors.Is(err, unix.ENOENT):
 		default:
 			w.kernelError(ops[i], err)

@@ -328,3 +328,55 @@ func TestQuietFlowKeptAlive(t *testing.T) {
 	t.Logf("fw1: %d keep-alive updates, %d reconciliations in 25 s; fw2: %s", st.Refreshes, st.Reconciles,
 		fw2.h.MustRun("conntrack", "-L", "-p", "udp", "--dport", "5353"))
 }
+
+// TestHandshakeUpdateReachesPeer: a connection whose first state went
+// out while it was SYN_SENT (no reply yet) and which then completed its
+// handshake must be, on the peer, a state that has seen its reply, as it
+// is on the master. Otherwise the peer's kernel classifies every later
+// packet of the original direction as NEW, and after a takeover the
+// stateful ruleset drops the stream (it did, on loaded test machines).
+func TestHandshakeUpdateReachesPeer(t *testing.T) {
+	c := newCluster(t, clusterOpts{})
+	fw1, fw2 := c.fw[0], c.fw[1]
+	c.startPfsync(0)
+	c.startPfsync(1)
+	waitBulkDone(t, fw1, fw2)
+	e := ctnat.Entry{
+		Orig:    ctnat.Tuple{Src: netip.MustParseAddr("10.10.0.100"), Dst: netip.MustParseAddr("10.20.0.100"), Proto: unix.IPPROTO_TCP, SrcPort: 40001, DstPort: 5001},
+		Timeout: 120,
+		TCP:     &ctnat.TCP{State: ctnat.TCPSynSent},
+	}
+	ct := func(fn func(*ctnat.Conn) error) {
+		t.Helper()
+		err := fw1.h.Do(func() error {
+			c, err := ctnat.Dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return fn(c)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct(func(c *ctnat.Conn) error { return c.Create(e) })
+	waitCT(t, fw2, 3*time.Second, "-p", "tcp", "--dport", "5001", "--state", "SYN_SENT")
+	if out := fw2.h.MustRun("conntrack", "-L", "-p", "tcp", "--dport", "5001"); !strings.Contains(out, "[UNREPLIED]") {
+		t.Fatalf("fw2's copy of a SYN_SENT state has seen a reply (the control):\n%s", out)
+	}
+	e.TCP.State = ctnat.TCPEstablished
+	e.Status = ctnat.StatusSeenReply | ctnat.StatusAssured
+	e.Timeout = 3600
+	ct(func(c *ctnat.Conn) error { return c.Update(e) })
+	waitCT(t, fw2, 3*time.Second, "-p", "tcp", "--dport", "5001", "--state", "ESTABLISHED")
+	var out string
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		out = fw2.h.MustRun("conntrack", "-L", "-p", "tcp", "--dport", "5001")
+		if !strings.Contains(out, "[UNREPLIED]") && strings.Contains(out, "[ASSURED]") {
+			t.Logf("fw2: %s", strings.TrimSpace(out))
+			return
+		}
+	}
+	t.Fatalf("fw2's copy is ESTABLISHED but not seen-reply and assured:\n%s\nfw2 pfsync log:\n%s", out, fw2.log("pfsync0"))
+}
