@@ -1,11 +1,15 @@
 package pfsync
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 
+	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 
 	"carpfw/internal/ctnat"
 )
@@ -32,89 +36,129 @@ type CTMsg struct {
 	Entry ctnat.Entry
 }
 
-// Sizes for bursts: the kernel queues events on the netlink socket, we
-// queue decoded ones on a channel.
+// Sizes for bursts: the kernel queues events on the netlink socket (not
+// scanned by Go's garbage collector, unlike a channel's buffer), we queue
+// a few decoded ones on a channel.
 const (
-	EventSocketBuffer = 16 << 20
-	EventQueue        = 1 << 16
+	EventSocketBuffer = 32 << 20
+	EventQueue        = 1 << 12
 )
 
 // KernelConntrack is Conntrack over ctnetlink in the caller's network
-// namespace: events and dumps through github.com/ti-mo/conntrack, writes
-// through internal/ctnat (which carries NAT bindings).
+// namespace: events on a netlink socket of our own decoded by
+// github.com/ti-mo/conntrack, dumps through it, writes through
+// internal/ctnat (which carries NAT bindings).
 type KernelConntrack struct {
-	ev, dump *conntrack.Conn
-	wr       *ctnat.Conn
-	out      chan CTMsg
-	errc     chan error
-	done     chan struct{}
-	wg       sync.WaitGroup
-	once     sync.Once
+	ev   *netlink.Conn
+	dump *conntrack.Conn
+	wr   *ctnat.Conn
+	out  chan CTMsg
+	errc chan error
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
 }
 
 // OpenKernelConntrack subscribes to conntrack events and opens the
-// sockets for dumps and writes.
+// sockets for dumps and writes. The event socket carries a socket filter
+// that drops the events of our own writes (their nlmsg_pid is the write
+// socket's port, ctnetlink_conntrack_event): the states a peer sent us
+// would otherwise come back as events to decode and discard, doubling
+// the receiver's work.
 func OpenKernelConntrack() (*KernelConntrack, error) {
 	k := &KernelConntrack{out: make(chan CTMsg, EventQueue), errc: make(chan error, 1), done: make(chan struct{})}
 	var err error
-	if k.ev, err = conntrack.Dial(nil); err != nil {
-		return nil, fmt.Errorf("conntrack: dial: %w", err)
-	}
-	if k.dump, err = conntrack.Dial(nil); err != nil {
-		k.ev.Close()
-		return nil, fmt.Errorf("conntrack: dial: %w", err)
-	}
 	if k.wr, err = ctnat.Dial(); err != nil {
-		k.ev.Close()
-		k.dump.Close()
 		return nil, err
 	}
-	if err := k.ev.SetReadBuffer(EventSocketBuffer); err != nil {
-		k.Close()
-		return nil, fmt.Errorf("conntrack: event buffer: %w", err)
+	if k.dump, err = conntrack.Dial(nil); err != nil {
+		k.wr.Close()
+		return nil, fmt.Errorf("conntrack: dial: %w", err)
 	}
-	in := make(chan conntrack.Event, 1024)
-	errs, err := k.ev.Listen(in, 1, []netfilter.NetlinkGroup{
-		netfilter.GroupCTNew, netfilter.GroupCTUpdate, netfilter.GroupCTDestroy,
-	})
-	if err != nil {
+	if k.ev, err = netlink.Dial(unix.NETLINK_NETFILTER, nil); err != nil {
+		k.wr.Close()
+		k.dump.Close()
+		return nil, fmt.Errorf("conntrack: dial: %w", err)
+	}
+	if err := k.listen(); err != nil {
 		k.Close()
-		return nil, fmt.Errorf("conntrack: listen: %w", err)
+		return nil, err
 	}
 	k.wg.Add(1)
-	go k.convert(in, errs)
+	go k.receive()
 	return k, nil
 }
 
-func (k *KernelConntrack) convert(in <-chan conntrack.Event, errs <-chan error) {
+func (k *KernelConntrack) listen() error {
+	port, err := k.wr.PortID()
+	if err != nil {
+		return err
+	}
+	filter, err := notFromPort(port)
+	if err != nil {
+		return err
+	}
+	if err := k.ev.SetBPF(filter); err != nil {
+		return fmt.Errorf("conntrack: event filter: %w", err)
+	}
+	if err := k.ev.SetReadBuffer(EventSocketBuffer); err != nil {
+		return fmt.Errorf("conntrack: event buffer: %w", err)
+	}
+	for _, g := range []netfilter.NetlinkGroup{netfilter.GroupCTNew, netfilter.GroupCTUpdate, netfilter.GroupCTDestroy} {
+		if err := k.ev.JoinGroup(uint32(g)); err != nil {
+			return fmt.Errorf("conntrack: join group %d: %w", g, err)
+		}
+	}
+	return nil
+}
+
+// notFromPort is a classic BPF socket filter that drops the netlink
+// messages whose nlmsg_pid (bytes 12–15 of struct nlmsghdr, host order)
+// is port and accepts the rest. BPF loads words big-endian, so the
+// constant is port's bytes in host order read big-endian.
+func notFromPort(port uint32) ([]bpf.RawInstruction, error) {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], port)
+	return bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: binary.BigEndian.Uint32(b[:]), SkipTrue: 1},
+		bpf.RetConstant{Val: 0xffffffff},
+		bpf.RetConstant{Val: 0},
+	})
+}
+
+// receive decodes events into the worker's queue until Close; a receive
+// error (ENOBUFS: the socket overran) ends it and is reported once.
+func (k *KernelConntrack) receive() {
 	defer k.wg.Done()
 	for {
-		select {
-		case <-k.done:
-			return
-		case err := <-errs:
+		msgs, err := k.ev.Receive()
+		if err != nil {
 			select {
-			case k.errc <- err:
+			case <-k.done:
+			case k.errc <- fmt.Errorf("conntrack events: %w", err):
 			default:
 			}
 			return
-		case ev := <-in:
-			if ev.Flow == nil {
+		}
+		for _, m := range msgs {
+			var ev conntrack.Event
+			if ev.Unmarshal(m) != nil || ev.Flow == nil {
 				continue
 			}
-			m := CTMsg{Entry: ctnat.FromFlow(ev.Flow)}
+			msg := CTMsg{Entry: ctnat.FromFlow(ev.Flow)}
 			switch ev.Type {
 			case conntrack.EventNew:
-				m.Kind = CTNew
+				msg.Kind = CTNew
 			case conntrack.EventUpdate:
-				m.Kind = CTUpdate
+				msg.Kind = CTUpdate
 			case conntrack.EventDestroy:
-				m.Kind = CTDestroy
+				msg.Kind = CTDestroy
 			default:
 				continue
 			}
 			select {
-			case k.out <- m:
+			case k.out <- msg:
 			case <-k.done:
 				return
 			}
@@ -151,7 +195,9 @@ func (k *KernelConntrack) Write(ops []Op) []error {
 func (k *KernelConntrack) Close() error {
 	k.once.Do(func() {
 		close(k.done)
-		k.ev.Close()
+		if k.ev != nil {
+			k.ev.Close()
+		}
 		k.dump.Close()
 		k.wr.Close()
 	})

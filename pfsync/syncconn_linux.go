@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,7 +50,7 @@ type RawSync struct {
 	links chan bool
 	link  bool
 	done  chan struct{}
-	drops atomic.Uint64
+	inode uint64 // of the socket, for Dropped
 	badif atomic.Uint64
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -56,18 +59,28 @@ type RawSync struct {
 // InboundQueue frames wait between the socket and the worker.
 const InboundQueue = 16384
 
+// SyncSocketBuffer is the sync socket's receive buffer: room for a whole
+// 100,000-state bulk transfer (20,000 frames of about 2 KiB of kernel
+// memory each) while the worker writes the states to conntrack.
+const SyncSocketBuffer = 64 << 20
+
 // OpenRawSync opens the sync socket of configuration c.
 func OpenRawSync(c Config) (*RawSync, error) {
 	ifi, err := net.InterfaceByName(c.SyncDev)
 	if err != nil {
 		return nil, fmt.Errorf("syncdev %s: %w", c.SyncDev, err)
 	}
+	var inode uint64
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, c.SyncDev)
 			if serr == nil {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, SyncSocketBuffer)
+			}
+			var st unix.Stat_t
+			if serr == nil && unix.Fstat(int(fd), &st) == nil {
+				inode = st.Ino
 			}
 		})
 		if err != nil {
@@ -80,7 +93,7 @@ func OpenRawSync(c Config) (*RawSync, error) {
 		return nil, fmt.Errorf("sync socket on %s: %w", c.SyncDev, err)
 	}
 	p := ip4.NewPacketConn(pc)
-	s := &RawSync{p: p, dst: &net.IPAddr{IP: c.Peer.AsSlice()}, mtu: ifi.MTU - 20,
+	s := &RawSync{p: p, inode: inode, dst: &net.IPAddr{IP: c.Peer.AsSlice()}, mtu: ifi.MTU - 20,
 		in: make(chan Inbound, InboundQueue), links: make(chan bool, 16), done: make(chan struct{})}
 	setup := []error{
 		p.SetControlMessage(ip4.FlagTTL|ip4.FlagInterface, true),
@@ -114,11 +127,18 @@ func OpenRawSync(c Config) (*RawSync, error) {
 	return s, nil
 }
 
+// readBatch is how many frames one recvmmsg(2) may return.
+const readBatch = 32
+
 func (s *RawSync) read(ifindex int) {
 	defer s.wg.Done()
-	buf := make([]byte, 65536)
+	ms := make([]ip4.Message, readBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, 1<<16)}
+		ms[i].OOB = ip4.NewControlMessage(ip4.FlagTTL | ip4.FlagInterface)
+	}
 	for {
-		n, cm, src, err := s.p.ReadFrom(buf)
+		n, err := s.p.ReadBatch(ms, 0)
 		if err != nil {
 			select {
 			case <-s.done:
@@ -127,24 +147,33 @@ func (s *RawSync) read(ifindex int) {
 				continue
 			}
 		}
-		in := Inbound{Data: append([]byte(nil), buf[:n]...), TTL: -1}
-		if cm != nil {
-			in.TTL = cm.TTL
-			if cm.IfIndex != 0 && cm.IfIndex != ifindex {
-				s.badif.Add(1)
+		for _, m := range ms[:n] {
+			// A batch read keeps the IPv4 header (unlike ReadFrom).
+			b := m.Buffers[0][:m.N]
+			if len(b) < ip4.HeaderLen || b[0]>>4 != 4 || int(b[0]&0x0f)*4 > len(b) {
 				continue
 			}
-		}
-		if a, ok := src.(*net.IPAddr); ok {
-			in.From, _ = netip.AddrFromSlice(a.IP)
-			in.From = in.From.Unmap()
-		}
-		select {
-		case s.in <- in:
-		case <-s.done:
-			return
-		default: // the worker is behind: drop, as a full socket would
-			s.drops.Add(1)
+			in := Inbound{Data: append([]byte(nil), b[int(b[0]&0x0f)*4:]...), TTL: -1}
+			var cm ip4.ControlMessage
+			if m.NN > 0 && cm.Parse(m.OOB[:m.NN]) == nil {
+				in.TTL = cm.TTL
+				if cm.IfIndex != 0 && cm.IfIndex != ifindex {
+					s.badif.Add(1)
+					continue
+				}
+			}
+			if a, ok := m.Addr.(*net.IPAddr); ok {
+				in.From, _ = netip.AddrFromSlice(a.IP)
+				in.From = in.From.Unmap()
+			}
+			// When the worker is behind, wait: the socket's buffer
+			// (SyncSocketBuffer) holds what arrives meanwhile, and what
+			// overflows it is counted by the kernel (Dropped).
+			select {
+			case s.in <- in:
+			case <-s.done:
+				return
+			}
 		}
 	}
 }
@@ -184,9 +213,30 @@ func (s *RawSync) Send(frame []byte) error {
 }
 
 // Dropped returns how many frames were dropped because the worker was
-// behind, and how many because they arrived on another interface than
-// syncdev.
-func (s *RawSync) Dropped() (queue, badif uint64) { return s.drops.Load(), s.badif.Load() }
+// behind (the kernel's count for the socket: the drops column of
+// /proc/net/raw), and how many because they arrived on another
+// interface than syncdev.
+func (s *RawSync) Dropped() (queue, badif uint64) {
+	return socketDrops("/proc/net/raw", s.inode), s.badif.Load()
+}
+
+// socketDrops reads the drops column of the socket with inode ino from a
+// /proc/net/{raw,udp} table; 0 if it is not there.
+func socketDrops(table string, ino uint64) uint64 {
+	b, err := os.ReadFile(table)
+	if err != nil || ino == 0 {
+		return 0
+	}
+	want := strconv.FormatUint(ino, 10)
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) >= 13 && f[9] == want {
+			n, _ := strconv.ParseUint(f[len(f)-1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
 
 // Inbound implements SyncConn.
 func (s *RawSync) Inbound() <-chan Inbound { return s.in }

@@ -60,10 +60,15 @@ type Worker struct {
 // window of states a crash loses small and still fills frames in bursts.
 const DefaultFlushDelay = 5 * time.Millisecond
 
-// DefaultBulkBurst is how many frames a bulk transfer sends every 20 ms
-// (OpenBSD: one). At MTU 1500, 128 frames carry 640 states:
-// 32,000 states/s.
-const DefaultBulkBurst = 128
+// DefaultBulkEvery and DefaultBulkBurst pace a bulk transfer: this many
+// frames every this long (OpenBSD: one frame every 20 ms). At MTU 1500,
+// 512 frames carry 2,560 states: 256,000 states/s, which the receiver's
+// socket buffer (SyncSocketBuffer) absorbs while it writes them to
+// conntrack; pfsync has no acknowledgement to pace by.
+const (
+	DefaultBulkEvery = 10 * time.Millisecond
+	DefaultBulkBurst = 512
+)
 
 // Control operations a Worker answers.
 const (
@@ -109,7 +114,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.ReconcileEvery = timeouts.KeepAlive()
 	}
 	if w.BulkEvery == 0 {
-		w.BulkEvery = 20 * time.Millisecond
+		w.BulkEvery = DefaultBulkEvery
 	}
 	if w.BulkBurst == 0 {
 		w.BulkBurst = DefaultBulkBurst
@@ -258,8 +263,10 @@ func (w *Worker) loop(ctx context.Context) error {
 			}
 		case <-reconcile.C:
 			// The dump runs beside the loop, so a large table does not
-			// stall receiving; not while a bulk update comes in.
-			if w.ct != nil && !dumping && w.bulk.State != BulkBulk {
+			// stall receiving; not while a bulk update comes in or goes
+			// out, which it would slow down (a dump of 100,000 entries
+			// costs about half a second of CPU).
+			if w.ct != nil && !dumping && w.bulk.State != BulkBulk && !w.eng.BulkRunning() {
 				dumping = true
 				go func(ct Conntrack) {
 					start := time.Now()

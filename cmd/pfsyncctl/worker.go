@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,13 @@ that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
 			dir, err := o.dir()
 			if err != nil {
 				return err
+			}
+			if !supervised && os.Getenv("GOMAXPROCS") == "" {
+				// One goroutine owns the state and the others mostly
+				// wait in system calls: a second P only adds thread
+				// wake-ups to every hand-off (bench/pfsync: CPU per
+				// connection). GOMAXPROCS in the environment overrides.
+				runtime.GOMAXPROCS(1)
 			}
 			run := func(ctx context.Context) error { return pfsync.NewWorker(dir, name, os.Stderr).Run(ctx) }
 			return supervise.RunWorker(dir, name, supervised, run, nil)

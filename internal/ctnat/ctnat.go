@@ -416,8 +416,10 @@ func MarshalDelete(e Entry) (netlink.Message, error) {
 // batched: many requests go out in one sendmsg(2) and their
 // acknowledgements come back in a few reads, each with its own errno.
 type Conn struct {
-	fd  int
-	seq uint32
+	fd     int
+	seq    uint32
+	out    []byte // the batch being built
+	lastAt int    // offset of its last request
 	buf []byte
 }
 
@@ -480,77 +482,73 @@ const maxBatch = 1 << 16
 const nlmsgHeaderLen = 16
 
 // Do performs ops in order and returns one error (nil on success) per op.
+// Only the last request of each sendmsg asks for an acknowledgement:
+// the kernel answers a failed request with its errno whether or not it
+// was asked to (netlink_rcv_skb), and processes a buffer's requests in
+// order, so the last acknowledgement closes the batch and one read
+// usually collects every answer.
 func (c *Conn) Do(ops []Op) []error {
 	errs := make([]error, len(ops))
-	var out []byte
-	first := 0 // index of the first op in out
+	var idx []int // ops in c.out, in order
+	flush := func() {
+		if len(idx) == 0 {
+			return
+		}
+		// Ask for the acknowledgement of the last request only.
+		last := c.out[c.lastAt:]
+		flags := binary.NativeEndian.Uint16(last[6:])
+		binary.NativeEndian.PutUint16(last[6:], flags|uint16(netlink.Acknowledge))
+		base := c.seq
+		c.seq += uint32(len(idx))
+		c.exchange(c.out, base, idx, errs)
+		c.out, idx = c.out[:0], idx[:0]
+	}
 	for i, op := range ops {
-		var m netlink.Message
-		var err error
-		if op.Kind == OpDelete {
-			m, err = MarshalDelete(op.Entry)
-		} else {
-			m, err = Marshal(op.Entry, op.Kind == OpCreate)
-		}
+		at := len(c.out)
+		out, err := appendRequest(c.out, op.Entry, op.Kind, c.seq+uint32(len(idx))+1, false)
 		if err != nil {
 			errs[i] = err
+			c.out = out[:at]
 			continue
 		}
-		m.Header.Sequence = c.seq + uint32(i-first) + 1
-		m.Header.Length = uint32(nlmsgHeaderLen + len(m.Data))
-		b, err := m.MarshalBinary()
-		if err != nil {
-			errs[i] = err
-			continue
+		if len(out) > maxBatch && at > 0 {
+			// Over the batch size: send what came before, then
+			// encode this one again as the first of the next batch.
+			c.out = out[:at]
+			flush()
+			at = 0
+			out, _ = appendRequest(c.out, op.Entry, op.Kind, c.seq+1, false)
 		}
-		if len(out)+len(b) > maxBatch && len(out) > 0 {
-			c.exchange(out, ops[first:i], errs[first:i])
-			out, first = out[:0], i
-			m.Header.Sequence = c.seq + 1
-			b, _ = m.MarshalBinary()
-		}
-		out = append(out, b...)
+		c.out, c.lastAt = out, at
+		idx = append(idx, i)
 	}
-	if len(out) > 0 {
-		c.exchange(out, ops[first:], errs[first:])
-	}
+	flush()
 	return errs
 }
 
-// exchange sends the requests in out (sequence numbers c.seq+1 …
-// c.seq+len(ops), except ops that failed to marshal, whose errs are set)
-// and reads their acknowledgements into errs.
-func (c *Conn) exchange(out []byte, ops []Op, errs []error) {
-	base := c.seq
-	c.seq += uint32(len(ops))
-	want := 0
-	acked := make([]bool, len(ops))
-	for i := range ops {
-		if errs[i] == nil {
-			want++
-		} else {
-			acked[i] = true
+// exchange sends the requests in out, whose sequence numbers are base+1
+// … base+len(idx) and whose results go to errs[idx[j]], and reads the
+// answers up to the acknowledgement of the last one.
+func (c *Conn) exchange(out []byte, base uint32, idx []int, errs []error) {
+	fail := func(err error) {
+		for _, i := range idx {
+			if errs[i] == nil {
+				errs[i] = err
+			}
 		}
 	}
 	if err := unix.Sendto(c.fd, out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		for i := range errs {
-			if !acked[i] {
-				errs[i] = fmt.Errorf("ctnat: send: %w", err)
-			}
-		}
+		fail(fmt.Errorf("ctnat: send: %w", err))
 		return
 	}
-	for want > 0 {
+	last := base + uint32(len(idx))
+	for {
 		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
 		if err != nil {
 			if err == unix.EINTR {
 				continue
 			}
-			for i := range errs {
-				if !acked[i] {
-					errs[i] = fmt.Errorf("ctnat: receive: %w", err)
-				}
-			}
+			fail(fmt.Errorf("ctnat: receive: %w", err))
 			return
 		}
 		msgs, err := syscall.ParseNetlinkMessage(c.buf[:n])
@@ -561,14 +559,15 @@ func (c *Conn) exchange(out []byte, ops []Op, errs []error) {
 			if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4 {
 				continue
 			}
-			i := int(m.Header.Seq - base - 1)
-			if i < 0 || i >= len(ops) || acked[i] {
+			j := int(m.Header.Seq - base - 1)
+			if j < 0 || j >= len(idx) {
 				continue
 			}
-			acked[i] = true
-			want--
 			if code := int32(binary.NativeEndian.Uint32(m.Data[:4])); code != 0 {
-				errs[i] = syscall.Errno(-code)
+				errs[idx[j]] = syscall.Errno(-code)
+			}
+			if m.Header.Seq == last {
+				return
 			}
 		}
 	}
@@ -576,3 +575,18 @@ func (c *Conn) exchange(out []byte, ops []Op, errs []error) {
 
 // Close closes the socket.
 func (c *Conn) Close() error { return unix.Close(c.fd) }
+
+// PortID returns the socket's netlink port ID: the nlmsg_pid that the
+// kernel puts in the conntrack events this socket's writes cause
+// (ctnetlink_conntrack_event), so that a listener can tell them apart.
+func (c *Conn) PortID() (uint32, error) {
+	sa, err := unix.Getsockname(c.fd)
+	if err != nil {
+		return 0, fmt.Errorf("ctnat: getsockname: %w", err)
+	}
+	nl, ok := sa.(*unix.SockaddrNetlink)
+	if !ok {
+		return 0, errors.New("ctnat: not a netlink socket")
+	}
+	return nl.Pid, nil
+}

@@ -2,6 +2,7 @@ package ctnat
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -42,18 +43,36 @@ func TestKernelBatchAndNAT(t *testing.T) {
 			return err
 		}
 		defer ct.Close()
-		errs = ct.Do([]Op{{OpCreate, nat}, {OpCreate, plain}, {OpCreate, plain}, {OpUpdate, missing}})
+		// Only the last request of a sendmsg asks for an
+		// acknowledgement: errors before it and on it must still
+		// reach their ops.
+		errs = ct.Do([]Op{{OpCreate, nat}, {OpCreate, plain}, {OpCreate, plain}, {OpUpdate, missing}, {OpUpdate, plain}, {OpUpdate, missing}})
+		// Several sendmsgs (64 KiB each): every op answered.
+		var many []Op
+		for i := range 2000 {
+			e := plain
+			e.Orig.Src = netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)})
+			many = append(many, Op{OpCreate, e})
+		}
+		for i, err := range ct.Do(many) {
+			if err != nil {
+				return fmt.Errorf("create %d of 2000: %w", i, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []error{nil, nil, unix.EEXIST, unix.ENOENT} {
+	for i, want := range []error{nil, nil, unix.EEXIST, unix.ENOENT, nil, unix.ENOENT} {
 		if !errors.Is(errs[i], want) && !(want == nil && errs[i] == nil) {
 			t.Errorf("op %d: %v, want %v", i, errs[i], want)
 		}
 	}
-	out := h.MustRun("conntrack", "-L", "-p", "tcp")
+	if n := strings.Count(h.MustRun("conntrack", "-L", "-p", "tcp", "-s", "10.9.0.0/16"), "ESTABLISHED"); n != 2000 {
+		t.Errorf("%d entries from the 2000 creates", n)
+	}
+	out := h.MustRun("conntrack", "-L", "-p", "tcp", "-s", "10.1.0.10")
 	if !strings.Contains(out, "sport=40000 dport=80 src=192.0.2.10 dst=198.51.100.1 sport=80 dport=1024") {
 		t.Errorf("translated entry not as expected:\n%s", out)
 	}

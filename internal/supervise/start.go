@@ -82,6 +82,8 @@ func RunWorker(dir, ifname string, supervised bool, run func(ctx context.Context
 	ctx, cancel := SignalContext()
 	defer cancel()
 	if !supervised {
+		stop := startProfile(ifname)
+		defer stop()
 		return run(ctx)
 	}
 	done, err := WritePID(ctl.PIDPath(dir, ifname))
