@@ -420,7 +420,7 @@ type Conn struct {
 	seq    uint32
 	out    []byte // the batch being built
 	lastAt int    // offset of its last request
-	buf []byte
+	buf    []byte
 }
 
 // Dial opens a ctnetlink socket in the caller's network namespace.
