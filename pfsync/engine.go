@@ -140,8 +140,8 @@ func (g *Engine) Lookup(k Key) (Ref, bool) {
 }
 
 // Urgent reports (and clears) whether something queued must go out now
-// rather than at the next flush tick: maxupd reached, a reply to an
-// update request, a state a peer updated less than 2 s ago.
+// rather than at the next flush tick: a new state, maxupd reached, a
+// reply to an update request, a state a peer updated less than 2 s ago.
 func (g *Engine) Urgent() bool {
 	u := g.urgent
 	g.urgent = false
@@ -225,7 +225,11 @@ func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
 		g.nextID++
 		t.ext = exportExt(e, t.ref) != nil
 		if !g.hold {
+			// A new state goes out at once (with whatever else the
+			// caller drained with it): until the peer has it, a
+			// takeover loses the connection.
 			g.enqueue(t, pendIns)
+			g.urgent = true
 		}
 		return
 	}
@@ -300,9 +304,18 @@ func (g *Engine) update(t *tracked, now time.Time) {
 // returns the conntrack writes to perform, the bulk-requester events
 // (BUS), and whether a peer asked for a bulk update.
 func (g *Engine) Receive(p *Packet, now time.Time) (ops []Op, bus []BulkEvent, bulkReq bool) {
-	exts := map[Ref]*LinuxExt{}
+	return g.ReceiveAppend(nil, p, now)
+}
+
+// ReceiveAppend is Receive appending the operations to ops, so that a
+// caller can reuse one slice for every frame of a batch.
+func (g *Engine) ReceiveAppend(ops []Op, p *Packet, now time.Time) (_ []Op, bus []BulkEvent, bulkReq bool) {
+	var exts map[Ref]*LinuxExt
 	for _, s := range p.Sections {
 		if s.Action == ActionLinuxExt {
+			if exts == nil {
+				exts = map[Ref]*LinuxExt{}
+			}
 			for _, r := range s.Records {
 				x := r.(*LinuxExt)
 				exts[Ref{x.CreatorID, x.ID}] = x
@@ -592,6 +605,7 @@ func (g *Engine) Flush() [][]byte {
 		g.Stats.Requested++
 	}
 	g.reqs = g.reqs[:0]
+	g.urgent = false // all of it is in these frames
 	return pk.done()
 }
 

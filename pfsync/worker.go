@@ -53,6 +53,7 @@ type Worker struct {
 
 	bulkTimer *time.Timer
 	lastSend  time.Time
+	rx        rxBatch // reused for every run of received frames
 }
 
 // DefaultFlushDelay is how long a queued record waits for others to share
@@ -233,18 +234,20 @@ func (w *Worker) loop(ctx context.Context) error {
 		case in := <-inbound:
 			// Take what else has arrived (bounded), so that the
 			// conntrack writes of many frames go out in one batch.
-			var b rxBatch
-			w.receive(in, &b)
+			b := &w.rx
+			b.ops, b.bus, b.bulkReq = b.ops[:0], b.bus[:0], false
+			w.receive(in, b)
 			for i := 0; i < 255; i++ {
 				select {
 				case in := <-inbound:
-					w.receive(in, &b)
+					w.receive(in, b)
 					continue
 				default:
 				}
 				break
 			}
-			w.finish(&b)
+			w.finish(b)
+			clear(b.ops[:cap(b.ops)]) // drop the entries' pointers
 		case up := <-links:
 			w.Log.Printf("%s: syncdev %s link %s", w.Name, w.cfg.SyncDev, map[bool]string{true: "up", false: "down"}[up])
 			ev := BulkLinkDown
@@ -560,8 +563,8 @@ func (w *Worker) receive(in Inbound, b *rxBatch) {
 		s.BadLen++
 		return
 	}
-	ops, bus, bulkReq := w.eng.Receive(p, time.Now())
-	b.ops = append(b.ops, ops...)
+	ops, bus, bulkReq := w.eng.ReceiveAppend(b.ops, p, time.Now())
+	b.ops = ops
 	b.bus = append(b.bus, bus...)
 	b.bulkReq = b.bulkReq || bulkReq
 }
