@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"syscall"
 
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
@@ -128,20 +129,52 @@ func notFromPort(port uint32) ([]bpf.RawInstruction, error) {
 }
 
 // receive decodes events into the worker's queue until Close; a receive
-// error (ENOBUFS: the socket overran) ends it and is reported once.
+// error (ENOBUFS: the socket overran) ends it and is reported once. It
+// reads the socket through its raw connection, every datagram waiting at
+// each wake-up into one reused buffer (one recvfrom per event; the
+// library's Receive peeks at each first and allocates its buffer), and
+// leaves the decoding to github.com/ti-mo/conntrack.
 func (k *KernelConntrack) receive() {
 	defer k.wg.Done()
+	report := func(err error) {
+		select {
+		case <-k.done:
+		case k.errc <- fmt.Errorf("conntrack events: %w", err):
+		default:
+		}
+	}
+	raw, err := k.ev.SyscallConn()
+	if err != nil {
+		report(err)
+		return
+	}
+	buf := make([]byte, 1<<16)
 	for {
-		msgs, err := k.ev.Receive()
+		var n int
+		var rerr error
+		err := raw.Read(func(fd uintptr) bool {
+			n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+			return rerr != unix.EAGAIN && rerr != unix.EINTR
+		})
+		if err == nil {
+			err = rerr
+		}
 		if err != nil {
-			select {
-			case <-k.done:
-			case k.errc <- fmt.Errorf("conntrack events: %w", err):
-			default:
-			}
+			report(err)
 			return
 		}
-		for _, m := range msgs {
+		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, nm := range msgs {
+			m := netlink.Message{
+				Header: netlink.Header{
+					Length: nm.Header.Len, Type: netlink.HeaderType(nm.Header.Type),
+					Flags: netlink.HeaderFlags(nm.Header.Flags), Sequence: nm.Header.Seq, PID: nm.Header.Pid,
+				},
+				Data: nm.Data,
+			}
 			var ev conntrack.Event
 			if ev.Unmarshal(m) != nil || ev.Flow == nil {
 				continue

@@ -24,17 +24,20 @@ type Engine struct {
 	Timeouts  Timeouts
 	Stats     Stats
 
-	byKey   map[Key]*tracked
-	byRef   map[Ref]*tracked
-	nosync  map[Key]bool // entries seen unsyncable: update events may lack the label
-	nextID  uint64
-	queue   []*tracked
-	dels    []Ref
-	reqs    []Ref
-	hold    bool
-	urgent  bool
-	bulk    *bulkSend
-	bulkRef []Ref
+	byKey  map[Key]*tracked
+	byRef  map[Ref]*tracked
+	nosync map[Key]bool // entries seen unsyncable: update events may lack the label
+	// destroyed remembers when DESTROY events came, so that a dump read
+	// before them does not bring the entries back (Reconcile).
+	destroyed map[Key]time.Time
+	nextID    uint64
+	queue     []*tracked
+	dels      []Ref
+	reqs      []Ref
+	hold      bool
+	urgent    bool
+	bulk      *bulkSend
+	bulkRef   []Ref
 }
 
 // pending is the record queued for a state (OpenBSD's sync_state).
@@ -202,6 +205,10 @@ func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
 	k := KeyOf(e)
 	t := g.byKey[k]
 	if kind == CTDestroy {
+		if g.destroyed == nil {
+			g.destroyed = map[Key]time.Time{}
+		}
+		g.destroyed[k] = now
 		delete(g.nosync, k)
 		if t == nil {
 			return
@@ -512,6 +519,11 @@ func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
 		seen[k] = true
 		t := g.byKey[k]
 		if t == nil {
+			if d, ok := g.destroyed[k]; ok && !d.Before(start) {
+				// Destroyed while the dump ran: the dump read it
+				// before; it is gone, not new.
+				continue
+			}
 			if Syncable(e) == nil {
 				g.Stats.ReconcileNew++
 			}
@@ -539,6 +551,12 @@ func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
 	for k := range g.nosync {
 		if !seen[k] {
 			delete(g.nosync, k)
+		}
+	}
+	// Later dumps start after now: older destructions cannot be in them.
+	for k, d := range g.destroyed {
+		if d.Before(start) {
+			delete(g.destroyed, k)
 		}
 	}
 	for k, t := range g.byKey {

@@ -347,3 +347,32 @@ func TestSawTraffic(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineReconcileIgnoresDestroyedDuringDump: a dump read before a
+// burst of DESTROY events (conntrack -F while it ran) must not bring the
+// destroyed entries back as new states (they were sent to the peer as
+// INS, stale there until the next reconciliation).
+func TestEngineReconcileIgnoresDestroyedDuringDump(t *testing.T) {
+	a := NewEngine(1, t0)
+	e := conn(1, ctnat.TCPEstablished)
+	a.Local(CTNew, e, t0)
+	a.Flush()
+	start := t0.Add(time.Second)
+	dump := []ctnat.Entry{e} // read at start
+	a.Local(CTDestroy, e, start.Add(time.Millisecond))
+	a.Flush()
+	a.Reconcile(dump, start, start.Add(time.Second))
+	if n, _ := a.Len(); a.Stats.ReconcileNew != 0 || n != 0 {
+		t.Fatalf("a destroyed entry came back: ReconcileNew %d, %d states", a.Stats.ReconcileNew, n)
+	}
+	if f := a.Flush(); len(f) != 0 {
+		t.Errorf("sent %d frames after the reconciliation", len(f))
+	}
+	// The control: an entry destroyed before the dump started and
+	// created again (a new NEW event lost) is taken from the dump.
+	later := start.Add(10 * time.Second)
+	a.Reconcile(dump, later, later)
+	if a.Stats.ReconcileNew != 1 {
+		t.Errorf("ReconcileNew %d after a later dump, want 1", a.Stats.ReconcileNew)
+	}
+}

@@ -307,6 +307,12 @@ func run(b *testing.B, t *topo, im impl) result {
 	}
 	r.bulkGot = got - base
 	r.bulkSeconds = at.Sub(t0).Seconds()
+	if p, ok := im.(*pfsyncImpl); ok {
+		for i := range 2 {
+			st, _ := p.stats(i)
+			b.Logf("%s fw%d after the bulk: %+v", im.name(), i+1, st)
+		}
+	}
 	im.stop(0)
 	im.stop(1)
 	return r
