@@ -10,11 +10,10 @@ import (
 	"io"
 	"log"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"carpfw/internal/ctl"
 	"carpfw/internal/ctnat"
@@ -40,6 +39,12 @@ type Worker struct {
 	ReconcileEvery time.Duration // dump and compare (and keep-alive) period
 	BulkEvery      time.Duration // pacing of bulk transfers (OpenBSD: 20 ms)
 	BulkBurst      int           // frames per BulkEvery
+	// BulkProcs, if not 0, is the GOMAXPROCS to run with while a bulk
+	// transfer comes in or goes out; the previous value is restored
+	// after. The worker command runs on one P (GOMAXPROCS=1: fewer
+	// thread wake-ups per event) and lets a transfer use more, so that
+	// the reader, the garbage collector and the loop run side by side.
+	BulkProcs int
 
 	cfg    Config
 	stop   context.CancelFunc
@@ -54,6 +59,21 @@ type Worker struct {
 	bulkTimer *time.Timer
 	lastSend  time.Time
 	rx        rxBatch // reused for every run of received frames
+	narrow    int     // GOMAXPROCS to restore after a transfer; 0: not widened
+	wr        *writer
+}
+
+// widen applies BulkProcs while a transfer runs (bulk) and restores the
+// previous GOMAXPROCS after it.
+func (w *Worker) widen(bulk bool) {
+	switch {
+	case w.BulkProcs == 0:
+	case bulk && w.narrow == 0:
+		w.narrow = runtime.GOMAXPROCS(w.BulkProcs)
+	case !bulk && w.narrow != 0:
+		runtime.GOMAXPROCS(w.narrow)
+		w.narrow = 0
+	}
 }
 
 // DefaultFlushDelay is how long a queued record waits for others to share
@@ -156,8 +176,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			return resp.v, resp.err
 		})
 	}()
+	w.wr = newWriter()
 	err = w.loop(ctx)
 	w.stopSync()
+	w.drainWrites()
+	w.wr.close()
 	w.setDemote(0)
 	if serr := <-serveErr; err == nil {
 		err = serr
@@ -247,7 +270,8 @@ func (w *Worker) loop(ctx context.Context) error {
 				break
 			}
 			w.finish(b)
-			clear(b.ops[:cap(b.ops)]) // drop the entries' pointers
+		case r := <-w.wr.results:
+			w.written(r)
 		case up := <-links:
 			w.Log.Printf("%s: syncdev %s link %s", w.Name, w.cfg.SyncDev, map[bool]string{true: "up", false: "down"}[up])
 			ev := BulkLinkDown
@@ -269,7 +293,10 @@ func (w *Worker) loop(ctx context.Context) error {
 			// stall receiving; not while a bulk update comes in or goes
 			// out, which it would slow down (a dump of 100,000 entries
 			// costs about half a second of CPU).
-			if w.ct != nil && !dumping && w.bulk.State != BulkBulk && !w.eng.BulkRunning() {
+			// Writes still queued would look like states gone from the
+			// kernel: only with none in flight is every state the
+			// engine had at the dump's start in the kernel.
+			if w.ct != nil && !dumping && w.bulk.State != BulkBulk && !w.eng.BulkRunning() && w.wr.pending == 0 {
 				dumping = true
 				go func(ct Conntrack) {
 					start := time.Now()
@@ -286,6 +313,7 @@ func (w *Worker) loop(ctx context.Context) error {
 				w.eng.Reconcile(d.entries, d.start, time.Now())
 			}
 		}
+		w.widen(w.bulk.State == BulkBulk || w.eng.BulkRunning())
 		if running := w.sc != nil && w.eng.BulkRunning(); running != ticking {
 			if running {
 				bulkTick.Reset(w.BulkEvery)
@@ -408,6 +436,7 @@ func (w *Worker) stopSync() {
 		w.sc.Close()
 		w.sc = nil
 	}
+	w.drainWrites()
 	if w.ct != nil {
 		w.ct.Close()
 		w.ct = nil
@@ -415,6 +444,7 @@ func (w *Worker) stopSync() {
 }
 
 func (w *Worker) reopenConntrack() {
+	w.drainWrites()
 	if w.ct != nil {
 		w.ct.Close()
 		w.ct = nil
@@ -569,58 +599,59 @@ func (w *Worker) receive(in Inbound, b *rxBatch) {
 	b.bulkReq = b.bulkReq || bulkReq
 }
 
-// finish writes a batch's states to conntrack, then moves the bulk
-// requester (so a BUS END counts only once its states are in), then
-// answers a bulk request.
+// finish hands a batch's states to the writer; what must wait until they
+// are in (moving the bulk requester, so that a BUS END counts only once
+// its states are written; answering a bulk request) happens when its
+// result comes back (written).
 func (w *Worker) finish(b *rxBatch) {
-	w.apply(b.ops)
+	after := rxAfter{bus: append([]BulkEvent(nil), b.bus...), bulkReq: b.bulkReq}
+	if (w.ct == nil || len(b.ops) == 0) && w.wr.pending == 0 {
+		w.afterWrite(after)
+		return
+	}
+	j := writeJob{ct: w.ct, ops: b.ops, after: after}
+	w.wr.pending++
+	for sent := false; !sent; {
+		// Taking results while waiting keeps the writer from blocking
+		// on a full results channel while the loop waits for it.
+		select {
+		case w.wr.jobs <- j:
+			sent = true
+		case r := <-w.wr.results:
+			w.written(r)
+		}
+	}
+	b.ops = w.wr.buffer()
+}
+
+// written takes a batch's result from the writer.
+func (w *Worker) written(r writeResult) {
+	w.wr.take(r)
+	for _, f := range r.failed {
+		w.kernelError(f.op, f.err)
+	}
+	w.afterWrite(r.after)
+}
+
+// drainWrites waits until every queued batch is written, before the
+// conntrack sockets close or the worker stops.
+func (w *Worker) drainWrites() {
+	for w.wr != nil && w.wr.pending > 0 {
+		w.written(<-w.wr.results)
+	}
+}
+
+func (w *Worker) afterWrite(a rxAfter) {
 	s := &w.eng.Stats
-	for _, ev := range b.bus {
+	for _, ev := range a.bus {
 		if ev == BulkBusEnd && w.bulk.State == BulkBulk {
 			s.BulkReceived++
 		}
 		w.bulkStep(ev)
 	}
-	if b.bulkReq {
+	if a.bulkReq {
 		w.eng.StartBulk()
 		w.send(w.eng.BulkNext(w.BulkBurst))
-	}
-}
-
-// apply writes the engine's operations to conntrack in one batch, then,
-// as conntrackd does, turns a create that found the entry into an update
-// and an update that missed it into a create.
-func (w *Worker) apply(ops []Op) {
-	if w.ct == nil || len(ops) == 0 {
-		return
-	}
-	errs := w.ct.Write(ops)
-	var retry []Op
-	for i, err := range errs {
-		switch {
-		case err == nil:
-		case ops[i].Kind == OpCreate && errors.Is(err, unix.EEXIST):
-			retry = append(retry, Op{Kind: OpUpdate, Entry: ops[i].Entry})
-		case ops[i].Kind == OpUpdate && errors.Is(err, unix.ENOENT):
-			retry = append(retry, Op{Kind: OpCreate, Entry: ops[i].Entry})
-		case ops[i].Kind == OpUpdate && errors.Is(err, unix.EBUSY):
-			// The kernel holds a status bit (SEEN_REPLY, ASSURED) that
-			// the update would clear, which it refuses: its status is
-			// the fresher one, so write the rest without CTA_STATUS.
-			e := ops[i].Entry
-			e.Status &^= ctnat.StatusSeenReply | ctnat.StatusAssured
-			retry = append(retry, Op{Kind: OpUpdate, Entry: e})
-		case ops[i].Kind == OpDelete && errors.Is(err, unix.ENOENT):
-		default:
-			w.kernelError(ops[i], err)
-		}
-	}
-	if len(retry) > 0 {
-		for i, err := range w.ct.Write(retry) {
-			if err != nil {
-				w.kernelError(retry[i], err)
-			}
-		}
 	}
 }
 

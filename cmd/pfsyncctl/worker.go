@@ -31,14 +31,20 @@ that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
 			if err != nil {
 				return err
 			}
+			bulkProcs := 0
 			if !supervised && os.Getenv("GOMAXPROCS") == "" {
 				// One goroutine owns the state and the others mostly
 				// wait in system calls: a second P only adds thread
 				// wake-ups to every hand-off (bench/pfsync: CPU per
-				// connection). GOMAXPROCS in the environment overrides.
-				runtime.GOMAXPROCS(1)
+				// connection), except during a bulk transfer.
+				// GOMAXPROCS in the environment overrides.
+				bulkProcs = runtime.GOMAXPROCS(1)
 			}
-			run := func(ctx context.Context) error { return pfsync.NewWorker(dir, name, os.Stderr).Run(ctx) }
+			run := func(ctx context.Context) error {
+				w := pfsync.NewWorker(dir, name, os.Stderr)
+				w.BulkProcs = bulkProcs
+				return w.Run(ctx)
+			}
 			return supervise.RunWorker(dir, name, supervised, run, nil)
 		},
 	}
