@@ -310,7 +310,8 @@ func run(b *testing.B, t *topo, im impl) result {
 	if p, ok := im.(*pfsyncImpl); ok {
 		for i := range 2 {
 			st, _ := p.stats(i)
-			b.Logf("%s fw%d after the bulk: %+v", im.name(), i+1, st)
+			log, _ := os.ReadFile(filepath.Join(t.dir[i], "pfsync0.log"))
+			b.Logf("%s fw%d after the bulk: %+v\n%s", im.name(), i+1, st, log)
 		}
 	}
 	im.stop(0)
