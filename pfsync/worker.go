@@ -40,8 +40,8 @@ type Worker struct {
 	BulkEvery      time.Duration // pacing of bulk transfers (OpenBSD: 20 ms)
 	BulkBurst      int           // frames per BulkEvery
 	// BulkProcs, if not 0, is the GOMAXPROCS to run with while a bulk
-	// transfer comes in or goes out; the previous value is restored
-	// after. The worker command runs on one P (GOMAXPROCS=1: fewer
+	// transfer comes in or goes out, or conntrack events back up; the
+	// previous value is restored after. The worker command runs on one P (GOMAXPROCS=1: fewer
 	// thread wake-ups per event) and lets a transfer use more, so that
 	// the reader, the garbage collector and the loop run side by side.
 	BulkProcs int
@@ -63,8 +63,8 @@ type Worker struct {
 	wr        *writer
 }
 
-// widen applies BulkProcs while a transfer runs (bulk) and restores the
-// previous GOMAXPROCS after it.
+// widen applies BulkProcs while busy (a transfer, a backlog of events)
+// and restores the previous GOMAXPROCS after.
 func (w *Worker) widen(bulk bool) {
 	switch {
 	case w.BulkProcs == 0:
@@ -313,7 +313,11 @@ func (w *Worker) loop(ctx context.Context) error {
 				w.eng.Reconcile(d.entries, d.start, time.Now())
 			}
 		}
-		w.widen(w.bulk.State == BulkBulk || w.eng.BulkRunning())
+		// A transfer, or a backlog of events (a burst of new
+		// connections: the kernel drops events once the socket's
+		// buffer is full), runs on all the CPUs until it is over.
+		backlog := len(events) > cap(events)/4 || (w.narrow != 0 && len(events) > 0)
+		w.widen(w.bulk.State == BulkBulk || w.eng.BulkRunning() || backlog)
 		if running := w.sc != nil && w.eng.BulkRunning(); running != ticking {
 			if running {
 				bulkTick.Reset(w.BulkEvery)
