@@ -191,6 +191,18 @@ func sICMP(proto int, code bool, v int) Stmt {
 	}}
 }
 
+// sICMPNot is "icmp type != T" (icmpv6 for proto 58).
+func sICMPNot(proto, v int) Stmt {
+	kw := "icmp"
+	if proto == unix.IPPROTO_ICMPV6 {
+		kw = "icmpv6"
+	}
+	return Stmt{fmt.Sprintf("%s type != %d", kw, v), []expr.Any{
+		&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 1},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg, Data: []byte{byte(v)}},
+	}}
+}
+
 // prefixOf converts an address and mask in pf's layout to a prefix.
 func prefixOf(a, m Addr16, af int) netip.Prefix {
 	if af == AFInet {

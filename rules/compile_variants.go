@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"slices"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -71,18 +73,54 @@ func (c *compiler) families(r *Rule) []int {
 	return []int{AFUnspec}
 }
 
-// TCP alternatives of a rule with a flags test.
+// Protocol alternatives: TCP apart for a rule with a flags test, and
+// ICMP and ICMPv6 apart for a stateful rule (query replies excluded).
 const (
 	protoAsIs = iota
 	protoTCP
 	protoNotTCP
+	protoOther // neither ICMP nor ICMPv6 (nor TCP, with a flags test)
+	protoICMP4
+	protoICMP6
 )
 
 func (c *compiler) protoAlternatives(r *Rule) []int {
-	if r.FlagSet != 0 && r.Proto == 0 {
+	switch {
+	case r.Proto == 0 && ignoresQueryReplies(r) && r.FlagSet != 0:
+		return []int{protoTCP, protoOther, protoICMP4, protoICMP6}
+	case r.Proto == 0 && ignoresQueryReplies(r):
+		return []int{protoOther, protoICMP4, protoICMP6}
+	case r.FlagSet != 0 && r.Proto == 0:
 		return []int{protoTCP, protoNotTCP}
 	}
 	return []int{protoAsIs}
+}
+
+// ignoresQueryReplies tells whether r, as pf_match_rule does for a rule
+// that keeps state ("r->keep_state && icmp_dir != PF_IN", not sloppy),
+// never matches an ICMP query reply (echo reply, timestamp reply …):
+// those pass only by the state of their query. The kernel would let
+// such a rule create a connection from an unsolicited reply.
+func ignoresQueryReplies(r *Rule) bool {
+	return r.KeepState != StateNone && r.RuleFlag&FlagStateSloppy == 0
+}
+
+// queryReplies are the ICMP types pf maps to the reply direction
+// (pf_icmp_mapping: icmp_dir PF_OUT, not an error).
+func queryReplies(proto int) []int {
+	if proto == unix.IPPROTO_ICMPV6 {
+		return []int{129, 140, 200} // echo reply, node information reply, mtrace response
+	}
+	return []int{0, 9, 14, 16, 18, 34, 36} // echo, router advertisement, timestamp, information, mask, I-am-here, mobile registration replies
+}
+
+// sNotQueryReply is "icmp type != R" for every query reply type R.
+func sNotQueryReply(proto int) []Stmt {
+	var out []Stmt
+	for _, t := range queryReplies(proto) {
+		out = append(out, sICMPNot(proto, t))
+	}
+	return out
 }
 
 // matchOne builds one alternative; ok is false when it cannot match.
@@ -107,6 +145,34 @@ func (c *compiler) matchOne(r *Rule, af, split int, ifm []Stmt) ([]Stmt, bool) {
 		m = append(m, sL4proto(unix.IPPROTO_TCP, false))
 	case split == protoNotTCP:
 		m = append(m, sL4proto(unix.IPPROTO_TCP, true))
+	case split == protoOther:
+		if r.FlagSet != 0 {
+			m = append(m, sL4proto(unix.IPPROTO_TCP, true))
+		}
+		if af != AFInet6 && r.AF != AFInet6 {
+			m = append(m, sL4proto(unix.IPPROTO_ICMP, true))
+		}
+		if af != AFInet && r.AF != AFInet {
+			m = append(m, sL4proto(unix.IPPROTO_ICMPV6, true))
+		}
+	case split == protoICMP4 || split == protoICMP6:
+		p := unix.IPPROTO_ICMP
+		if split == protoICMP6 {
+			p = unix.IPPROTO_ICMPV6
+		}
+		if (p == unix.IPPROTO_ICMP && (af == AFInet6 || r.AF == AFInet6)) || (p == unix.IPPROTO_ICMPV6 && (af == AFInet || r.AF == AFInet)) {
+			return nil, false
+		}
+		m = append(m, sL4proto(p, false))
+		m = append(m, sNotQueryReply(p)...)
+	}
+	if (r.Proto == unix.IPPROTO_ICMP || r.Proto == unix.IPPROTO_ICMPV6) && ignoresQueryReplies(r) {
+		if r.Type != 0 && slices.Contains(queryReplies(r.Proto), r.Type-1) {
+			return nil, false // a stateful rule for a reply type matches nothing
+		}
+		if r.Type == 0 {
+			m = append(m, sNotQueryReply(r.Proto)...)
+		}
 	}
 	for _, side := range []bool{true, false} {
 		ra := &r.Dst

@@ -77,9 +77,8 @@ var randomOptions = eval.RandomOptions{
 //     (all but the first, after which the states still agree) and are
 //     logged, not failed: a block return answer to an untracked packet
 //     is dropped, translation without a state, a state kept on a
-//     connection the kernel already tracks, a stateful rule matching an
-//     echo reply, a related ICMP error passing a pass without a state,
-//     the state of an untracked packet.
+//     connection the kernel already tracks, a related ICMP error
+//     passing a pass without a state, the state of an untracked packet.
 func TestDifferential(t *testing.T) {
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("DIFFTEST_SEED"); s != "" {

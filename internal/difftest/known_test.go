@@ -36,13 +36,6 @@ const (
 	// in the connection mark as a state of the other pass, so the other
 	// pass lets the packet through by it where pf evaluates its rules.
 	knownTrackedState = "state for a connection the kernel already tracks"
-	// A stateful rule matches an ICMP echo reply in the kernel; in pf a
-	// rule that keeps state never matches an ICMP query reply
-	// (pf_match_rule: r->keep_state && icmp_dir != PF_IN), which needs
-	// the state of its request. Recognised as an echo reply pf blocks
-	// and the kernel passes, with or without an earlier request (whose
-	// state may cover the reply in one pass and not in the other).
-	knownStatefulEchoReply = "stateful rule matches an echo reply"
 	// An ICMP error about a connection passes both of the kernel's
 	// passes when a state was kept in either (ct state related and any
 	// state bit in the connection mark); pf passes it by state only on
@@ -58,7 +51,7 @@ const (
 )
 
 var knownClasses = []string{knownUntrackedReturn, knownStatelessXlat, knownTrackedState,
-	knownStatefulEchoReply, knownRelatedError, knownUntrackedState}
+	knownRelatedError, knownUntrackedState}
 
 // natAddr and rdrAddr are the translation addresses of RandomRuleset.
 var (
@@ -72,8 +65,6 @@ func (c *caseRun) known(s *sent) string {
 	seen := c.seenBefore(s)
 	blocked := want.kind == "drop" || want.kind == "rst" || want.kind == "unreach"
 	switch {
-	case blocked && got.kind == "pass" && s.wp.Proto == eval.ProtoICMP && s.wp.Type == 0:
-		return knownStatefulEchoReply
 	case blocked && got.kind == "pass" && isICMPError(s.wp) && strings.HasPrefix(s.describe, "icmp error about"):
 		return knownRelatedError
 	case want.kind == "pass" && got.kind != "pass" && c.firstUntracked(s):

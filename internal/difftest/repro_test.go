@@ -42,34 +42,39 @@ var knownRepros = []struct {
 	name  string
 	conf  string
 	steps []step
+	fixed bool // a fixed bug: the two sides must agree
 }{
 	{"untracked return: SYN+ACK answered with a RST", "block return all\n",
-		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "SA")}}},
+		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "SA")}}, false},
 	{"untracked return: RST answered with an ICMP unreachable", "block return all\n",
-		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "R")}}},
+		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "R")}}, false},
 	{"untracked return: echo reply answered with an ICMP unreachable", "block return all\n",
-		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 0)}}},
+		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 0)}}, false},
 	{"translation without a state: match nat-to and pf's default rule", "match out on em1 proto udp nat-to 192.0.2.1\n",
-		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}},
+		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}, false},
 	{"rules after match nat-to see the translated source",
 		"match out on em1 proto udp nat-to 192.0.2.1\nblock out on em1 proto udp from 10.0.0.0/8\npass out on em1 proto udp from 192.0.2.1\n",
-		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}},
+		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}, false},
 	{"state for a connection the kernel already tracks: no translation",
 		"pass proto udp no state\npass out on em1 proto udp nat-to 192.0.2.1\n",
-		[]step{{"new", 1, 0, udp("10.1.0.1", "10.0.0.1", 53, 1000)}, {"reply", 0, 1, eval.Packet{}}}},
+		[]step{{"new", 1, 0, udp("10.1.0.1", "10.0.0.1", 53, 1000)}, {"reply", 0, 1, eval.Packet{}}}, false},
 	{"state for a connection the kernel already tracks: taken for the other pass's",
 		"pass in on em0 proto udp\nblock out on em1 proto udp from 10.0.0.1\n",
-		[]step{{"new", 1, 0, udp("10.1.0.1", "10.0.0.1", 53, 1000)}, {"reply", 0, 1, eval.Packet{}}}},
-	{"stateful rule matches an echo reply", "block all\npass inet proto icmp\n",
-		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 0)}}},
+		[]step{{"new", 1, 0, udp("10.1.0.1", "10.0.0.1", 53, 1000)}, {"reply", 0, 1, eval.Packet{}}}, false},
+	{"fixed 2026-11-26: a stateful rule does not match an echo reply", "block all\npass inet proto icmp\n",
+		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 0)}}, true},
+	{"fixed 2026-11-26: a stateful rule without proto does not match a timestamp reply", "block all\npass all\n",
+		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 14)}}, true},
+	{"fixed 2026-11-26: a stateful rule still matches an echo request", "block all\npass all\n",
+		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 8)}}, true},
 	{"related ICMP error passes a pass without a state", "pass out on em1 proto udp\nblock out on em0 inet proto icmp\n",
-		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}, {"error", 1, 0, eval.Packet{}}}},
+		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}, {"error", 1, 0, eval.Packet{}}}, false},
 	{"state of an untracked packet", "block all\npass in on em0 proto tcp flags any\npass out on em1 proto tcp flags any\n",
-		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "SA")}, {"reply", 1, 0, eval.Packet{}}}},
+		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "SA")}, {"reply", 1, 0, eval.Packet{}}}, false},
 	{"match rule in a quick anchor ends the evaluation", "pass all no state\nanchor quick {\n  match proto udp\n}\nblock proto udp all\n",
-		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}},
+		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}, false},
 	{"evaluator: ICMP error about a translated connection", "pass out on em1 proto udp nat-to 192.0.2.1\n",
-		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}, {"error", 1, 0, eval.Packet{}}}},
+		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}, {"error", 1, 0, eval.Packet{}}}, false},
 }
 
 // TestKnownDisagreements replays knownRepros and logs, for each, whether
@@ -113,6 +118,8 @@ func TestKnownDisagreements(t *testing.T) {
 		switch {
 		case ok:
 			t.Logf("%s: agrees now (%s)", tc.name, last.want)
+		case tc.fixed:
+			t.Errorf("%s: disagrees again:\n%s%s\n  evaluator: %s\n  kernel:    %s", tc.name, tc.conf, last.wp, last.want, last.got)
 		case strict:
 			t.Errorf("%s:\n%s%s\n  evaluator: %s\n  kernel:    %s", tc.name, tc.conf, last.wp, last.want, last.got)
 		default:
