@@ -73,3 +73,20 @@ func testEntry(sport uint16) ctnat.Entry {
 		TCP:     &ctnat.TCP{State: ctnat.TCPEstablished},
 	}
 }
+
+// TestSocketDrops reads the drops column of the socket with the given
+// inode from a /proc/net/raw table.
+func TestSocketDrops(t *testing.T) {
+	table := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n" +
+		" 240: 00000000:00F0 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1234 2 0000000000000000 0\n" +
+		" 240: 00000000:00F0 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5678 2 0000000000000000 42\n"
+	f := t.TempDir() + "/raw"
+	if err := os.WriteFile(f, []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for ino, want := range map[uint64]uint64{1234: 0, 5678: 42, 9: 0} {
+		if got := socketDrops(f, ino); got != want {
+			t.Errorf("inode %d: %d drops, want %d", ino, got, want)
+		}
+	}
+}

@@ -39,12 +39,13 @@ type Worker struct {
 	ReconcileEvery time.Duration // dump and compare (and keep-alive) period
 	BulkEvery      time.Duration // pacing of bulk transfers (OpenBSD: 20 ms)
 	BulkBurst      int           // frames per BulkEvery
-	// BulkProcs, if not 0, is the GOMAXPROCS to run with while a bulk
+	// BusyProcs, if not 0, is the GOMAXPROCS to run with while a bulk
 	// transfer comes in or goes out, or conntrack events back up; the
-	// previous value is restored after. The worker command runs on one P (GOMAXPROCS=1: fewer
-	// thread wake-ups per event) and lets a transfer use more, so that
-	// the reader, the garbage collector and the loop run side by side.
-	BulkProcs int
+	// previous value is restored after. The worker command runs on one
+	// P (fewer thread wake-ups per event) and lets busy times use more,
+	// so that reading, writing, the collector and the loop run side by
+	// side.
+	BusyProcs int
 
 	cfg    Config
 	stop   context.CancelFunc
@@ -59,18 +60,18 @@ type Worker struct {
 	bulkTimer *time.Timer
 	lastSend  time.Time
 	rx        rxBatch // reused for every run of received frames
-	narrow    int     // GOMAXPROCS to restore after a transfer; 0: not widened
+	narrow    int     // GOMAXPROCS to restore when no longer busy; 0: not widened
 	wr        *writer
 }
 
-// widen applies BulkProcs while busy (a transfer, a backlog of events)
+// widen applies BusyProcs while busy (a transfer, a backlog of events)
 // and restores the previous GOMAXPROCS after.
-func (w *Worker) widen(bulk bool) {
+func (w *Worker) widen(busy bool) {
 	switch {
-	case w.BulkProcs == 0:
-	case bulk && w.narrow == 0:
-		w.narrow = runtime.GOMAXPROCS(w.BulkProcs)
-	case !bulk && w.narrow != 0:
+	case w.BusyProcs == 0:
+	case busy && w.narrow == 0:
+		w.narrow = runtime.GOMAXPROCS(w.BusyProcs)
+	case !busy && w.narrow != 0:
 		runtime.GOMAXPROCS(w.narrow)
 		w.narrow = 0
 	}
@@ -293,10 +294,11 @@ func (w *Worker) loop(ctx context.Context) error {
 			// stall receiving; not while a bulk update comes in or goes
 			// out, which it would slow down (a dump of 100,000 entries
 			// costs about half a second of CPU).
-			// Writes still queued would look like states gone from the
-			// kernel: only with none in flight is every state the
-			// engine had at the dump's start in the kernel.
-			if w.ct != nil && !dumping && w.bulk.State != BulkBulk && !w.eng.BulkRunning() && w.wr.pending == 0 {
+			if w.ct != nil && !dumping && w.bulk.State != BulkBulk && !w.eng.BulkRunning() {
+				// Writes still queued would look like states gone
+				// from the kernel: wait for them, so that every state
+				// the engine has at the dump's start is in the kernel.
+				w.drainWrites()
 				dumping = true
 				go func(ct Conntrack) {
 					start := time.Now()

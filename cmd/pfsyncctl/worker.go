@@ -31,18 +31,18 @@ that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
 			if err != nil {
 				return err
 			}
-			bulkProcs := 0
+			busyProcs := 0
 			if !supervised && os.Getenv("GOMAXPROCS") == "" {
 				// One goroutine owns the state and the others mostly
 				// wait in system calls: a second P only adds thread
 				// wake-ups to every hand-off (bench/pfsync: CPU per
-				// connection), except during a bulk transfer.
+				// connection), except while busy (a bulk transfer, a burst of events).
 				// GOMAXPROCS in the environment overrides.
-				bulkProcs = runtime.GOMAXPROCS(1)
+				busyProcs = runtime.GOMAXPROCS(1)
 			}
 			run := func(ctx context.Context) error {
 				w := pfsync.NewWorker(dir, name, os.Stderr)
-				w.BulkProcs = bulkProcs
+				w.BusyProcs = busyProcs
 				return w.Run(ctx)
 			}
 			return supervise.RunWorker(dir, name, supervised, run, nil)
