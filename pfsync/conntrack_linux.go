@@ -153,7 +153,7 @@ func (k *KernelConntrack) receive() {
 		var n int
 		var rerr error
 		err := raw.Read(func(fd uintptr) bool {
-			n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+			n, rerr = ctnat.RecvfromNow(int(fd), buf)
 			return rerr != unix.EAGAIN && rerr != unix.EINTR
 		})
 		if err == nil {

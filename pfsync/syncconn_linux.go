@@ -11,10 +11,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"github.com/vishvananda/netlink"
 	ip4 "golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
+
+	"carpfw/internal/ctnat"
 )
 
 // SyncConn is the worker's seam to the sync link: IP protocol 240 on
@@ -51,6 +54,8 @@ type RawSync struct {
 	link  bool
 	done  chan struct{}
 	inode uint64 // of the socket, for Dropped
+	raw   syscall.RawConn
+	sa    unix.RawSockaddrInet4 // the peer, for the raw send
 	badif atomic.Uint64
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -93,7 +98,13 @@ func OpenRawSync(c Config) (*RawSync, error) {
 		return nil, fmt.Errorf("sync socket on %s: %w", c.SyncDev, err)
 	}
 	p := ip4.NewPacketConn(pc)
-	s := &RawSync{p: p, inode: inode, dst: &net.IPAddr{IP: c.Peer.AsSlice()}, mtu: ifi.MTU - 20,
+	var sa unix.RawSockaddrInet4
+	var raw syscall.RawConn
+	if ipc, ok := pc.(*net.IPConn); ok && c.Peer.Is4() {
+		sa = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: c.Peer.As4()}
+		raw, _ = ipc.SyscallConn()
+	}
+	s := &RawSync{p: p, raw: raw, sa: sa, inode: inode, dst: &net.IPAddr{IP: c.Peer.AsSlice()}, mtu: ifi.MTU - 20,
 		in: make(chan Inbound, InboundQueue), links: make(chan bool, 16), done: make(chan struct{})}
 	setup := []error{
 		p.SetControlMessage(ip4.FlagTTL|ip4.FlagInterface, true),
@@ -207,7 +218,18 @@ func (s *RawSync) watch(ifindex int, updates <-chan netlink.LinkUpdate) {
 }
 
 // Send implements SyncConn.
+// It tries a raw, non-blocking sendto first (ctnat.SendtoNow: no
+// scheduler round trip), and the ordinary write when the socket is full.
 func (s *RawSync) Send(frame []byte) error {
+	if s.raw != nil {
+		var err error
+		cerr := s.raw.Control(func(fd uintptr) {
+			err = ctnat.SendtoNow(int(fd), frame, unsafe.Pointer(&s.sa), unsafe.Sizeof(s.sa))
+		})
+		if cerr == nil && err != unix.EAGAIN {
+			return err
+		}
+	}
 	_, err := s.p.WriteTo(frame, nil, s.dst)
 	return err
 }

@@ -156,20 +156,28 @@ func waitCount(h *lab.Host, want int, limit time.Duration) (int, time.Time) {
 	return last, lastAt
 }
 
-// cpuTicks returns utime+stime of pid in clock ticks.
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
+// cpuNanos returns the CPU time pid's threads have used, in
+// nanoseconds: the sum of the first field of /proc/PID/task/*/schedstat
+// (exact, where utime+stime in /proc/PID/stat count 10 ms ticks, too
+// coarse for a few hundred connections).
+func cpuNanos(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			sum += n
+		}
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + st
+	return sum
 }
 
-const ticksPerSecond = 100 // USER_HZ
+const nanosPerMilli = 1e6
 
 // impl is a sync implementation under test.
 type impl interface {
@@ -262,33 +270,33 @@ func run(b *testing.B, t *topo, im impl) result {
 			b.Fatalf("%s: not ready", im.name())
 		}
 	}
-	ticks := func() (a, c int64) {
+	cpu := func() (a, c int64) {
 		for i, p := range im.pids() {
 			if i%2 == 0 {
-				a += cpuTicks(p)
+				a += cpuNanos(p)
 			} else {
-				c += cpuTicks(p)
+				c += cpuNanos(p)
 			}
 		}
 		return
 	}
-	l1, l2 := ticks()
+	l1, l2 := cpu()
 	r.lagMed, r.lagP99, r.lagN, r.lagMissing = lag(b, t)
-	l1b, l2b := ticks()
-	r.cpuPer1kConns = float64(l1b-l1+l2b-l2) * 1000 / ticksPerSecond / (lagConns / 1000.0)
+	l1b, l2b := cpu()
+	r.cpuPer1kConns = float64(l1b-l1+l2b-l2) / nanosPerMilli / (lagConns / 1000.0)
 
 	// Burst: 20,000 states into fw1's table at once.
 	base := count(t.fw[1])
-	c1a, c2a := ticks()
+	c1a, c2a := cpu()
 	t0 := time.Now()
 	r.burstInject = inject(b, t.fw[0], burstN, 0)
 	got, at := waitCount(t.fw[1], base+burstN, 120*time.Second)
-	c1b, c2b := ticks()
+	c1b, c2b := cpu()
 	got -= base
 	r.burstLost = burstN - got
 	r.burstRate = float64(got) / at.Sub(t0).Seconds()
-	r.cpuPer1kFW1 = float64(c1b-c1a) * 1000 / ticksPerSecond / (burstN / 1000)
-	r.cpuPer1kFW2 = float64(c2b-c2a) * 1000 / ticksPerSecond / (burstN / 1000)
+	r.cpuPer1kFW1 = float64(c1b-c1a) / nanosPerMilli / (burstN / 1000)
+	r.cpuPer1kFW2 = float64(c2b-c2a) / nanosPerMilli / (burstN / 1000)
 	r.cpuPer1k = r.cpuPer1kFW1 + r.cpuPer1kFW2
 
 	// Bulk: fw2 starts while fw1 holds 100,000 states (the burst's are

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net/netip"
 	"syscall"
+	"unsafe"
 
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
@@ -537,13 +538,23 @@ func (c *Conn) exchange(out []byte, base uint32, idx []int, errs []error) {
 			}
 		}
 	}
-	if err := unix.Sendto(c.fd, out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	kernel := unix.RawSockaddrNetlink{Family: unix.AF_NETLINK}
+	err := SendtoNow(c.fd, out, unsafe.Pointer(&kernel), unsafe.Sizeof(kernel))
+	if err == unix.EAGAIN {
+		err = unix.Sendto(c.fd, out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	}
+	if err != nil {
 		fail(fmt.Errorf("ctnat: send: %w", err))
 		return
 	}
 	last := base + uint32(len(idx))
 	for {
-		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		// The kernel answers within the sendto: the answers are
+		// usually there already.
+		n, err := RecvfromNow(c.fd, c.buf)
+		if err == unix.EAGAIN {
+			n, _, err = unix.Recvfrom(c.fd, c.buf, 0)
+		}
 		if err != nil {
 			if err == unix.EINTR {
 				continue
