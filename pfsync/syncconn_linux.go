@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -56,7 +55,6 @@ type RawSync struct {
 	inode uint64 // of the socket, for Dropped
 	raw   syscall.RawConn
 	sa    unix.RawSockaddrInet4 // the peer, for the raw send
-	badif atomic.Uint64
 	wg    sync.WaitGroup
 	once  sync.Once
 }
@@ -98,11 +96,19 @@ func OpenRawSync(c Config) (*RawSync, error) {
 		return nil, fmt.Errorf("sync socket on %s: %w", c.SyncDev, err)
 	}
 	p := ip4.NewPacketConn(pc)
-	var sa unix.RawSockaddrInet4
-	var raw syscall.RawConn
-	if ipc, ok := pc.(*net.IPConn); ok && c.Peer.Is4() {
+	var sa unix.RawSockaddrInet4 // Family 0: Send uses WriteTo
+	if c.Peer.Is4() {
 		sa = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: c.Peer.As4()}
-		raw, _ = ipc.SyscallConn()
+	}
+	ipc, ok := pc.(*net.IPConn)
+	if !ok {
+		pc.Close()
+		return nil, fmt.Errorf("sync socket on %s: not an IP socket", c.SyncDev)
+	}
+	raw, err := ipc.SyscallConn()
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("sync socket on %s: %w", c.SyncDev, err)
 	}
 	s := &RawSync{p: p, raw: raw, sa: sa, inode: inode, dst: &net.IPAddr{IP: c.Peer.AsSlice()}, mtu: ifi.MTU - 20,
 		in: make(chan Inbound, InboundQueue), links: make(chan bool, 16), done: make(chan struct{})}
@@ -133,60 +139,48 @@ func OpenRawSync(c Config) (*RawSync, error) {
 		return nil, fmt.Errorf("link events: %w", err)
 	}
 	s.wg.Add(2)
-	go s.read(ifi.Index)
+	go s.read()
 	go s.watch(ifi.Index, updates)
 	return s, nil
 }
 
-// readBatch is how many frames one recvmmsg(2) may return.
-const readBatch = 32
-
-func (s *RawSync) read(ifindex int) {
+// read delivers the frames that arrive until Close. It reads through
+// the socket's raw connection with raw, non-blocking recvfrom calls
+// (ctnat.RecvfromNow), every frame waiting at each wake-up, so that the
+// Go runtime's sysmon thread is not woken at each (see docs/pfsync.md
+// §4). A raw IPv4 socket returns the IP header with the payload: the TTL
+// and the source come from it. The socket is bound to syncdev
+// (SO_BINDTODEVICE), so no frame of another interface reaches it.
+func (s *RawSync) read() {
 	defer s.wg.Done()
-	ms := make([]ip4.Message, readBatch)
-	for i := range ms {
-		ms[i].Buffers = [][]byte{make([]byte, 1<<16)}
-		ms[i].OOB = ip4.NewControlMessage(ip4.FlagTTL | ip4.FlagInterface)
-	}
-	for {
-		n, err := s.p.ReadBatch(ms, 0)
-		if err != nil {
-			select {
-			case <-s.done:
-				return
-			default:
+	buf := make([]byte, 1<<16)
+	s.raw.Read(func(fd uintptr) bool {
+		for {
+			n, err := ctnat.RecvfromNow(int(fd), buf)
+			switch {
+			case err == unix.EAGAIN:
+				return false // wait until readable, then again
+			case err == unix.EINTR:
 				continue
+			case err != nil:
+				return true // closed
 			}
-		}
-		for _, m := range ms[:n] {
-			// A batch read keeps the IPv4 header (unlike ReadFrom).
-			b := m.Buffers[0][:m.N]
+			b := buf[:n]
 			if len(b) < ip4.HeaderLen || b[0]>>4 != 4 || int(b[0]&0x0f)*4 > len(b) {
 				continue
 			}
-			in := Inbound{Data: append([]byte(nil), b[int(b[0]&0x0f)*4:]...), TTL: -1}
-			var cm ip4.ControlMessage
-			if m.NN > 0 && cm.Parse(m.OOB[:m.NN]) == nil {
-				in.TTL = cm.TTL
-				if cm.IfIndex != 0 && cm.IfIndex != ifindex {
-					s.badif.Add(1)
-					continue
-				}
-			}
-			if a, ok := m.Addr.(*net.IPAddr); ok {
-				in.From, _ = netip.AddrFromSlice(a.IP)
-				in.From = in.From.Unmap()
-			}
+			in := Inbound{Data: append([]byte(nil), b[int(b[0]&0x0f)*4:]...), TTL: int(b[8])}
+			in.From = netip.AddrFrom4([4]byte(b[12:16]))
 			// When the worker is behind, wait: the socket's buffer
-			// (SyncSocketBuffer) holds what arrives meanwhile, and what
-			// overflows it is counted by the kernel (Dropped).
+			// (SyncSocketBuffer) holds what arrives meanwhile, and
+			// what overflows it is counted by the kernel (Dropped).
 			select {
 			case s.in <- in:
 			case <-s.done:
-				return
+				return true
 			}
 		}
-	}
+	})
 }
 
 func (s *RawSync) watch(ifindex int, updates <-chan netlink.LinkUpdate) {
@@ -221,7 +215,7 @@ func (s *RawSync) watch(ifindex int, updates <-chan netlink.LinkUpdate) {
 // It tries a raw, non-blocking sendto first (ctnat.SendtoNow: no
 // scheduler round trip), and the ordinary write when the socket is full.
 func (s *RawSync) Send(frame []byte) error {
-	if s.raw != nil {
+	if s.sa.Family != 0 {
 		var err error
 		cerr := s.raw.Control(func(fd uintptr) {
 			err = ctnat.SendtoNow(int(fd), frame, unsafe.Pointer(&s.sa), unsafe.Sizeof(s.sa))
@@ -237,9 +231,9 @@ func (s *RawSync) Send(frame []byte) error {
 // Dropped returns how many frames were dropped because the worker was
 // behind (the kernel's count for the socket: the drops column of
 // /proc/net/raw), and how many because they arrived on another
-// interface than syncdev.
+// interface than syncdev: none, since the socket is bound to it.
 func (s *RawSync) Dropped() (queue, badif uint64) {
-	return socketDrops("/proc/net/raw", s.inode), s.badif.Load()
+	return socketDrops("/proc/net/raw", s.inode), 0
 }
 
 // socketDrops reads the drops column of the socket with inode ino from a
