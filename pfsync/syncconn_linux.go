@@ -163,7 +163,14 @@ func (s *RawSync) read() {
 			case err == unix.EINTR:
 				continue
 			case err != nil:
-				return true // closed
+				// Closed, or an error the socket reports once (a
+				// pending SO_ERROR): stop, or wait for the next frame.
+				select {
+				case <-s.done:
+					return true
+				default:
+					return false
+				}
 			}
 			b := buf[:n]
 			if len(b) < ip4.HeaderLen || b[0]>>4 != 4 || int(b[0]&0x0f)*4 > len(b) {
