@@ -139,7 +139,7 @@ func (k *KernelConntrack) receive() {
 	report := func(err error) {
 		select {
 		case <-k.done:
-		case k.errc <- fmt.Errorf("conntrack events: %w", err):
+		case k.errc <- err:
 		default:
 		}
 	}
