@@ -3,6 +3,7 @@ package pfsync
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -47,8 +48,9 @@ const (
 
 // KernelConntrack is Conntrack over ctnetlink in the caller's network
 // namespace: events on a netlink socket of our own decoded by
-// github.com/ti-mo/conntrack, dumps through it, writes through
-// internal/ctnat (which carries NAT bindings).
+// ctnat.DecodeEntry (held equal to github.com/ti-mo/conntrack's decoder),
+// dumps through github.com/ti-mo/conntrack, writes through internal/ctnat
+// (which carries NAT bindings).
 type KernelConntrack struct {
 	ev   *netlink.Conn
 	dump *conntrack.Conn
@@ -133,7 +135,7 @@ func notFromPort(port uint32) ([]bpf.RawInstruction, error) {
 // reads the socket through its raw connection, every datagram waiting at
 // each wake-up into one reused buffer (one recvfrom per event; the
 // library's Receive peeks at each first and allocates its buffer), and
-// leaves the decoding to github.com/ti-mo/conntrack.
+// decodes them without garbage (decodeEvent).
 func (k *KernelConntrack) receive() {
 	defer k.wg.Done()
 	report := func(err error) {
@@ -150,6 +152,10 @@ func (k *KernelConntrack) receive() {
 	}
 	buf := make([]byte, 1<<16)
 	for {
+		// The first event of a wake-up is handed over at once: at low
+		// rates it is a new connection's, and its insert goes out
+		// before the rest (its handshake's updates) are decoded.
+		first := true
 		var n int
 		var rerr error
 		err := raw.Read(func(fd uintptr) bool {
@@ -168,26 +174,8 @@ func (k *KernelConntrack) receive() {
 			continue
 		}
 		for _, nm := range msgs {
-			m := netlink.Message{
-				Header: netlink.Header{
-					Length: nm.Header.Len, Type: netlink.HeaderType(nm.Header.Type),
-					Flags: netlink.HeaderFlags(nm.Header.Flags), Sequence: nm.Header.Seq, PID: nm.Header.Pid,
-				},
-				Data: nm.Data,
-			}
-			var ev conntrack.Event
-			if ev.Unmarshal(m) != nil || ev.Flow == nil {
-				continue
-			}
-			msg := CTMsg{Entry: ctnat.FromFlow(ev.Flow)}
-			switch ev.Type {
-			case conntrack.EventNew:
-				msg.Kind = CTNew
-			case conntrack.EventUpdate:
-				msg.Kind = CTUpdate
-			case conntrack.EventDestroy:
-				msg.Kind = CTDestroy
-			default:
+			msg, ok := decodeEvent(nm)
+			if !ok {
 				continue
 			}
 			select {
@@ -195,9 +183,48 @@ func (k *KernelConntrack) receive() {
 			case <-k.done:
 				return
 			}
+			if first {
+				first = false
+				runtime.Gosched()
+			}
 		}
 	}
 }
+
+// decodeEvent reads one ctnetlink event: the kind from the header
+// (IPCTNL_MSG_CT_NEW with NLM_F_CREATE or NLM_F_EXCL is a new entry,
+// without them an update; IPCTNL_MSG_CT_DELETE a destroyed one, as in
+// ctnetlink_conntrack_event), the entry with ctnat.DecodeEntry, which
+// github.com/ti-mo/conntrack's decoder is the reference of.
+func decodeEvent(nm syscall.NetlinkMessage) (CTMsg, bool) {
+	if nm.Header.Type>>8 != uint16(netfilter.NFSubsysCTNetlink) {
+		return CTMsg{}, false
+	}
+	var msg CTMsg
+	switch nm.Header.Type & 0xff {
+	case ctnlMsgNew:
+		msg.Kind = CTUpdate
+		if nm.Header.Flags&(unix.NLM_F_CREATE|unix.NLM_F_EXCL) != 0 {
+			msg.Kind = CTNew
+		}
+	case ctnlMsgDelete:
+		msg.Kind = CTDestroy
+	default:
+		return CTMsg{}, false
+	}
+	e, err := ctnat.DecodeEntry(nm.Data)
+	if err != nil {
+		return CTMsg{}, false
+	}
+	msg.Entry = e
+	return msg, true
+}
+
+// Message types of ctnetlink (enum cntl_msg_types).
+const (
+	ctnlMsgNew    = 0
+	ctnlMsgDelete = 2
+)
 
 // Events implements Conntrack.
 func (k *KernelConntrack) Events() (<-chan CTMsg, <-chan error) { return k.out, k.errc }
