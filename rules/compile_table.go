@@ -258,20 +258,44 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 // ifAddrs resolves (ifname) with its modifiers to prefixes.
 func (c *compiler) ifAddrs(name string, flags int) []netip.Prefix {
-	var ps []netip.Prefix
-	if c.opts.IfAddrs != nil {
-		ps = c.opts.IfAddrs(name)
-	}
-	return IfPrefixes(ps, flags)
+	return DynPrefixes(name, flags, c.opts.Groups, c.opts.IfAddrs)
 }
 
-// IfPrefixes applies the (if) modifiers to an interface's addresses
-// (pf.conf(5) "ADDRESSES": :network, :broadcast, :peer, :0).
+// DynPrefixes resolves an interface or interface group name with the
+// (if) modifiers to prefixes: a group's members one after the other, each
+// with its modifiers, as pf fills a dynamic address from every interface
+// of a group (pfi_table_update, pf_if.c), so that (egress) holds the
+// addresses of the default route's interfaces. groups or ifAddrs may be
+// nil (no groups; no addresses).
+func DynPrefixes(name string, flags int, groups func(string) ([]string, bool), ifAddrs func(string) []netip.Prefix) []netip.Prefix {
+	if ifAddrs == nil {
+		return nil
+	}
+	members := []string{name}
+	if groups != nil {
+		if ms, ok := groups(name); ok {
+			members = ms
+		}
+	}
+	var out []netip.Prefix
+	for _, m := range members {
+		out = append(out, IfPrefixes(ifAddrs(m), flags)...)
+	}
+	return out
+}
+
+// IfPrefixes applies the (if) modifiers to one interface's addresses
+// (pf.conf(5) "ADDRESSES": :network, :broadcast, :peer, :0); :0 keeps the
+// first address of each family (pfi_instance_add skips the rest).
 func IfPrefixes(ps []netip.Prefix, flags int) []netip.Prefix {
 	var out []netip.Prefix
-	for i, p := range ps {
-		if flags&IfNoAlias != 0 && i > 0 {
-			break
+	var got4, got6 bool
+	for _, p := range ps {
+		if flags&IfNoAlias != 0 {
+			if p.Addr().Is4() && got4 || p.Addr().Is6() && got6 {
+				continue
+			}
+			got4, got6 = got4 || p.Addr().Is4(), got6 || p.Addr().Is6()
 		}
 		if flags&IfNetwork != 0 {
 			out = append(out, p.Masked())

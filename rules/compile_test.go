@@ -168,3 +168,39 @@ func TestSchemeOrder(t *testing.T) {
 		t.Errorf("finaliser of a keep-state pass rule: %s", fin)
 	}
 }
+
+// TestDynPrefixes: (group) takes every member's addresses, each with the
+// modifiers; :0 keeps the first address of each family per interface.
+func TestDynPrefixes(t *testing.T) {
+	addrs := map[string][]netip.Prefix{
+		"em0": {netip.MustParsePrefix("192.0.2.2/24"), netip.MustParsePrefix("2001:db8::2/64"), netip.MustParsePrefix("192.0.2.3/24")},
+		"em1": {netip.MustParsePrefix("198.51.100.1/30")},
+	}
+	ifAddrs := func(n string) []netip.Prefix { return addrs[n] }
+	groups := func(n string) ([]string, bool) {
+		if n == "egress" {
+			return []string{"em0", "em1"}, true
+		}
+		return nil, false
+	}
+	for _, tc := range []struct {
+		name  string
+		flags int
+		want  string
+	}{
+		{"em0", 0, "192.0.2.2/32 2001:db8::2/128 192.0.2.3/32"},
+		{"em0", IfNoAlias, "192.0.2.2/32 2001:db8::2/128"},
+		{"egress", 0, "192.0.2.2/32 2001:db8::2/128 192.0.2.3/32 198.51.100.1/32"},
+		{"egress", IfNoAlias, "192.0.2.2/32 2001:db8::2/128 198.51.100.1/32"},
+		{"egress", IfNetwork, "192.0.2.0/24 2001:db8::/64 192.0.2.0/24 198.51.100.0/30"},
+		{"em9", 0, ""},
+	} {
+		var got []string
+		for _, p := range DynPrefixes(tc.name, tc.flags, groups, ifAddrs) {
+			got = append(got, p.String())
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("(%s) flags %#x: %q, want %q", tc.name, tc.flags, g, tc.want)
+		}
+	}
+}

@@ -87,12 +87,15 @@ func loadFile(cmd *cobra.Command, o *options) error {
 		return cli.Errorf("%v", err)
 	}
 	dir, err := runDir()
+	saved := nftload.Record(prog, nil)
 	if err == nil {
-		err = nftload.Save(dir, nftload.Record(prog, nil))
+		err = nftload.Save(dir, saved)
 	}
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "pfconf: warning: state file: %v\n", err)
+		return nil
 	}
+	followInterfaces(cmd, dir, len(saved.Dynamic))
 	return nil
 }
 

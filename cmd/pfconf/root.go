@@ -83,6 +83,7 @@ Modifiers of -s, -F and -T may be abbreviated to a unique prefix, as in pfctl:
 	f.BoolVar(&o.printNft, "print-nft", false, "print the nftables ruleset that -f would load")
 	f.BoolVar(&o.strict, "strict", false, "treat every Linux-compatibility warning as an error")
 	f.BoolVar(&o.json, "json", false, "print -s output as JSON")
+	cmd.AddCommand(newWorkerCmd())
 	return cmd
 }
 

@@ -96,6 +96,11 @@ func flush(cmd *cobra.Command, o *options) error {
 		if err := flushRules(); err != nil {
 			return cli.Errorf("%v", err)
 		}
+		if dir, err := runDir(); err == nil {
+			if saved, err := nftload.ReadSaved(dir); err == nil {
+				followInterfaces(cmd, dir, len(saved.Dynamic))
+			}
+		}
 		info(cmd, o, "rules cleared")
 	case "states":
 		n, err := nftload.FlushStates()
@@ -121,8 +126,8 @@ func flush(cmd *cobra.Command, o *options) error {
 		if _, err := nftload.Flush(newConn); err != nil {
 			return cli.Errorf("%v", err)
 		}
-		if dir, err := runDir(); err == nil {
-			nftload.Save(dir, nftload.Saved{})
+		if dir, err := runDir(); err == nil && nftload.Save(dir, nftload.Saved{}) == nil {
+			followInterfaces(cmd, dir, 0)
 		}
 		n, err := nftload.FlushStates()
 		if err != nil {

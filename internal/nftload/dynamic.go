@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/nftables"
 
+	"carpfw/internal/hostinv"
 	"carpfw/rules"
 )
 
@@ -28,13 +29,28 @@ func DynSets(prog *rules.Program) []DynSet {
 	return out
 }
 
+// DynSetPrefixes resolves the addresses set d holds now: its interface,
+// or its group's members, with d's modifiers, in d's family.
+func DynSetPrefixes(d DynSet, groups func(string) ([]string, bool), ifAddrs func(string) []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range rules.DynPrefixes(d.If, d.Flags, groups, ifAddrs) {
+		if p.Addr().Is6() == d.V6 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // RefreshDynamic rewrites the (if) sets from the interfaces' current
-// addresses (ifAddrs; nil asks the kernel), in one batch on conn: what
-// pf does when an interface's address changes. A watcher that calls it
-// on address events is not built yet.
-func RefreshDynamic(conn *nftables.Conn, sets []DynSet, ifAddrs func(string) []netip.Prefix) error {
+// addresses (groups and ifAddrs; nil asks the kernel), in one batch on
+// conn: what pf does when an interface's address changes. The Watcher
+// calls it on address, link and route events.
+func RefreshDynamic(conn *nftables.Conn, sets []DynSet, groups func(string) ([]string, bool), ifAddrs func(string) []netip.Prefix) error {
 	if ifAddrs == nil {
 		ifAddrs = KernelIfAddrs
+	}
+	if groups == nil {
+		groups = HostGroups(hostinv.FromEnv())
 	}
 	for _, d := range sets {
 		af, key := rules.AFInet, rules.KeyIPv4
@@ -42,7 +58,7 @@ func RefreshDynamic(conn *nftables.Conn, sets []DynSet, ifAddrs func(string) []n
 			af, key = rules.AFInet6, rules.KeyIPv6
 		}
 		var ents []rules.TableEntry
-		for _, p := range rules.IfPrefixes(ifAddrs(d.If), d.Flags) {
+		for _, p := range DynSetPrefixes(d, groups, ifAddrs) {
 			ents = append(ents, rules.TableEntry{Prefix: p})
 		}
 		ns, elems := nfSet(&rules.Set{Name: d.Set, Key: key, Interval: true, Elems: rules.IntervalElems(ents, af)})

@@ -24,7 +24,7 @@ func TestRefreshDynamic(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return RefreshDynamic(conn, sets, nil)
+		return RefreshDynamic(conn, sets, nil, nil)
 	})
 	if err != nil {
 		t.Fatal(err)
