@@ -29,9 +29,11 @@ func compileFile(cmd *cobra.Command, o *options) (*rules.Program, error) {
 		return nil, cli.Errorf("%s: %v", name, err)
 	}
 	stderr := cmd.ErrOrStderr()
+	dir, _ := runDir() // carp interfaces' configurations, for (carpN)
 	prog, err := nftload.Compile(nftload.Source{
 		Name: name, Data: data, Defines: o.defines, Strict: o.strict,
-		Stderr: func(s string) { fmt.Fprint(stderr, s) },
+		IfAddrs: nftload.HostIfAddrs(dir),
+		Stderr:  func(s string) { fmt.Fprint(stderr, s) },
 	})
 	switch {
 	case errors.Is(err, nftload.ErrSyntax):

@@ -1,6 +1,13 @@
 package nftload
 
-import "testing"
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"carpfw/carp"
+	"carpfw/internal/ctl"
+)
 
 // TestRefreshDynamic: a rule "to (r0)" follows a new address of r0
 // once the (if) sets are refreshed, as pf follows interface addresses.
@@ -59,5 +66,28 @@ func TestSourceHashSticky(t *testing.T) {
 		if seen != first {
 			t.Errorf("probe %d seen as %s, earlier as %s", i, seen, first)
 		}
+	}
+}
+
+// TestHostIfAddrsCarp: (carp0) holds carp0's virtual addresses from its
+// worker's configuration in every carp state, as on OpenBSD where a
+// BACKUP's carp0 keeps its address; other names ask the kernel.
+func TestHostIfAddrsCarp(t *testing.T) {
+	dir := t.TempDir()
+	cfg := carp.NewConfig("carp0")
+	cfg.Addrs = []carp.Address{{Prefix: netip.MustParsePrefix("192.0.2.10/24")}, {Prefix: netip.MustParsePrefix("2001:db8::10/64")}}
+	if err := ctl.SaveState(dir, "carp0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	addrs := HostIfAddrs(dir)
+	if got := fmt.Sprint(addrs("carp0")); got != "[192.0.2.10/24 2001:db8::10/64]" {
+		t.Errorf("carp0: %s", got)
+	}
+	if got := addrs("carp1"); len(got) != 0 {
+		t.Errorf("carp1 (no worker, no interface): %v", got)
+	}
+	d := DynSet{Set: "if_carp0_4", If: "carp0"}
+	if got := fmt.Sprint(DynSetPrefixes(d, nil, addrs)); got != "[192.0.2.10/32]" {
+		t.Errorf("(carp0) inet set: %s", got)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"carpfw/carp"
+	"carpfw/internal/ctl"
 	"carpfw/internal/hostinv"
 	"carpfw/parser"
 	"carpfw/rules"
@@ -131,4 +133,27 @@ func KernelIfAddrs(name string) []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// HostIfAddrs lists an interface's addresses as pf sees them. A carp
+// interface configured through carpctl (its worker's configuration is in
+// run directory dir) holds its virtual addresses in every state, as
+// OpenBSD's carpN does, although the worker puts them on the macvlan only
+// while MASTER (docs/carp.md): "pass in to (carp0)" on a BACKUP matches
+// the addresses it will answer for after a takeover. Every other
+// interface's addresses come from the kernel (KernelIfAddrs).
+func HostIfAddrs(dir string) func(string) []netip.Prefix {
+	return func(name string) []netip.Prefix {
+		if dir != "" && carp.ValidName(name) {
+			var cfg carp.Config
+			if ok, err := ctl.LoadState(dir, name, &cfg); ok && err == nil {
+				out := make([]netip.Prefix, 0, len(cfg.Addrs))
+				for _, a := range cfg.Addrs {
+					out = append(out, a.Prefix)
+				}
+				return out
+			}
+		}
+		return KernelIfAddrs(name)
+	}
 }

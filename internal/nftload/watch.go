@@ -40,13 +40,13 @@ type WatchStatus struct {
 // (pfi_dynaddr_update, pf_if.c): on every address, link or route change
 // in its network namespace (routes decide the egress group) it reads the
 // state file's list of sets, resolves each, and rewrites those whose
-// addresses changed in one netlink batch. A carp interface that becomes
-// MASTER gains its virtual address, and "pass in to (carp0)" follows.
+// addresses changed in one netlink batch; a carp interface's virtual
+// addresses come from its configuration (HostIfAddrs).
 type Watcher struct {
 	Dir string
 	Log *log.Logger
 	// Groups, IfAddrs and Dial default to the host's (HostGroups of
-	// hostinv.FromEnv, KernelIfAddrs, Dial).
+	// hostinv.FromEnv, HostIfAddrs of Dir, Dial).
 	Groups  func(string) ([]string, bool)
 	IfAddrs func(string) []netip.Prefix
 	Dial    func() (*nftables.Conn, error)
@@ -66,7 +66,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.Groups = HostGroups(hostinv.FromEnv())
 	}
 	if w.IfAddrs == nil {
-		w.IfAddrs = KernelIfAddrs
+		w.IfAddrs = HostIfAddrs(w.Dir)
 	}
 	if w.Dial == nil {
 		w.Dial = Dial
