@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
@@ -151,11 +152,8 @@ func (k *KernelConntrack) receive() {
 		return
 	}
 	buf := make([]byte, 1<<16)
+	var last time.Time
 	for {
-		// The first event of a wake-up is handed over at once: at low
-		// rates it is a new connection's, and its insert goes out
-		// before the rest (its handshake's updates) are decoded.
-		first := true
 		var n int
 		var rerr error
 		err := raw.Read(func(fd uintptr) bool {
@@ -183,10 +181,15 @@ func (k *KernelConntrack) receive() {
 			case <-k.done:
 				return
 			}
-			if first {
-				first = false
+			// The first event after a quiet spell is handed over at
+			// once: it is usually a new connection's, and its insert
+			// goes out before the rest (its handshake's updates) are
+			// decoded. In a burst the events queue up and fill frames.
+			now := time.Now()
+			if now.Sub(last) > quietGap {
 				runtime.Gosched()
 			}
+			last = now
 		}
 	}
 }
@@ -225,6 +228,10 @@ const (
 	ctnlMsgNew    = 0
 	ctnlMsgDelete = 2
 )
+
+// quietGap is how long without events makes the next one the first of a
+// new run.
+const quietGap = time.Millisecond
 
 // Events implements Conntrack.
 func (k *KernelConntrack) Events() (<-chan CTMsg, <-chan error) { return k.out, k.errc }
