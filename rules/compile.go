@@ -57,6 +57,8 @@ func (e *CompileError) Error() string { return strings.Join(e.Msgs, "\n") }
 // or translated) are in Program.Warnings, or errors with Strict.
 func Compile(rs *Ruleset, opts CompileOptions) (*Program, error) {
 	c := newCompiler(opts)
+	overloadTables(rs, c.overload)
+	c.overloadFlush()
 	c.tables(opts.Tables)
 	if len(opts.Queues) > 0 {
 		file, line := "pf.conf", 0

@@ -54,11 +54,14 @@ func (c *compiler) check(r *Rule) {
 	if r.PktRate.Limit != 0 {
 		e("max-pkt-rate")
 	}
-	if r.MaxStates != 0 {
-		e("max")
+	if r.MaxSrcNodes != 0 {
+		e("max-src-nodes")
 	}
-	if r.MaxSrcNodes != 0 || r.MaxSrcStates != 0 || r.MaxSrcConn != 0 || r.MaxSrcConnRate.Limit != 0 || r.OverloadTable != "" {
-		e("source tracking limits")
+	if r.MaxSrcStates != 0 {
+		e("max-src-states")
+	}
+	if r.Flush == 1 {
+		w("overload flush: every state the address opened is flushed on Linux, as with flush global")
 	}
 	if r.Prob != 0 {
 		e("probability")
@@ -88,11 +91,13 @@ func (c *compiler) check(r *Rule) {
 	if r.RuleFlag&FlagPflow != 0 {
 		w("pflow ignored on Linux")
 	}
-	if r.RuleFlag&(FlagSrcTrack|FlagRuleSrcTrack) != 0 {
+	if r.RuleFlag&(FlagSrcTrack|FlagRuleSrcTrack) != 0 && r.MaxSrcConn == 0 && r.MaxSrcConnRate.Limit == 0 {
+		// With max-src-conn(-rate), pfctl sets source-track rule
+		// itself, and the limits are kept (compile_limits.go).
 		w("source-track ignored on Linux")
 	}
-	for _, t := range r.Timeout {
-		if t != 0 {
+	for i, t := range r.Timeout {
+		if t != 0 && !impliedTimeout(r, i) {
 			w("per-rule timeouts ignored on Linux")
 			break
 		}
@@ -118,4 +123,19 @@ func (c *compiler) check(r *Rule) {
 	if r.RuleFlag&FlagFragment != 0 {
 		w("fragment: Linux reassembles before filtering, the rule never sees fragments")
 	}
+}
+
+// impliedTimeout reports whether timeout i of r is the one pfctl derives
+// from a state limit rather than one the rule set: adaptive.start and
+// adaptive.end from max, src.track from max-src-conn-rate (parse.y).
+func impliedTimeout(r *Rule, i int) bool {
+	switch i {
+	case TimeoutAdaptiveStart:
+		return r.MaxStates != 0 && r.Timeout[i] == (r.MaxStates/10)*6
+	case TimeoutAdaptiveEnd:
+		return r.MaxStates != 0 && r.Timeout[i] == (r.MaxStates/10)*12
+	case TimeoutSrcNode:
+		return r.MaxSrcConnRate.Seconds != 0 && r.Timeout[i] == r.MaxSrcConnRate.Seconds
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"time"
 )
 
 // Program is a compiled ruleset: the content of nftables table
@@ -98,6 +99,12 @@ type Set struct {
 	Table    string
 	Dynamic  string
 	DynFlags int // the (if) modifiers: IfNetwork, IfBroadcast, IfPeer, IfNoAlias
+	// Eval sets are written by rules ("add @set { ip saddr }", nft
+	// "flags dynamic", NFT_SET_EVAL), Size bounds them and Timeout, when
+	// not zero, expires their elements.
+	Eval    bool
+	Size    uint32
+	Timeout time.Duration
 }
 
 // Elem is one set element: a key, an exclusive interval end (nil when

@@ -20,6 +20,8 @@ type compiler struct {
 	tags    map[string]int
 	xlats   []xlat
 	nanchor int
+	// overload lists the overload tables, true for those a rule flushes.
+	overload map[string]bool
 }
 
 // scope is where rules of one ruleset are compiled to: the chain of the
@@ -34,7 +36,8 @@ type scope struct {
 
 func newCompiler(opts CompileOptions) *compiler {
 	c := &compiler{opts: opts, prog: &Program{}, warned: map[string]bool{},
-		checked: map[*Rule]bool{}, ids: map[*Rule]int{}, anchors: map[*Rule]int{}, tags: map[string]int{}}
+		checked: map[*Rule]bool{}, ids: map[*Rule]int{}, anchors: map[*Rule]int{}, tags: map[string]int{},
+		overload: map[string]bool{}}
 	c.skeleton()
 	return c
 }
@@ -192,6 +195,15 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 		}
 		add(sVerdict(expr.VerdictDrop, ""))
 		return
+	}
+	if lim := c.limitRules(r, id, d); len(lim) > 0 {
+		// Counted and logged as pf does for a matching rule, then refused
+		// over a limit; the state bits and the translation come after.
+		add(pre...)
+		pre = nil
+		for _, l := range lim {
+			add(l...)
+		}
 	}
 	if r.KeepState != StateNone {
 		bit := uint32(CtInState)

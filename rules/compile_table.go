@@ -139,18 +139,53 @@ func ParseEntry(w string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// tableSets creates (or fills) the two sets of table name.
+// tableSets creates (or fills) the two sets of table name. An overload
+// table's sets are plain dynamic sets of host addresses, which rules can
+// add to (compile_limits.go).
 func (c *compiler) tableSets(name string, ents []TableEntry, isConst bool) {
+	_, overload := c.overload[name]
+	if overload {
+		if isConst {
+			c.errs = append(c.errs, fmt.Sprintf("pf.conf: table <%s>: a const table cannot be an overload table", name))
+		}
+		for _, e := range ents {
+			if e.Not || e.Prefix.Bits() != e.Prefix.Addr().BitLen() {
+				c.errs = append(c.errs, fmt.Sprintf("pf.conf: table <%s>: %s: an overload table holds host addresses only on Linux", name, e.Prefix))
+			}
+		}
+	}
 	for _, af := range []int{AFInet, AFInet6} {
 		sn := TableSetName(name, af)
 		s := c.prog.Set(sn)
 		if s == nil {
-			s = &Set{Name: sn, Key: keyOf(af), Interval: true, Table: name}
+			s = &Set{Name: sn, Key: keyOf(af), Interval: !overload, Eval: overload, Table: name}
+			if overload {
+				s.Size = limitSetSize
+			}
 			c.prog.Sets = append(c.prog.Sets, s)
 		}
 		s.Const = isConst
-		s.Elems = IntervalElems(ents, af)
+		if overload {
+			s.Elems = HostElems(ents, af)
+		} else {
+			s.Elems = IntervalElems(ents, af)
+		}
 	}
+}
+
+// HostElems are the elements of a set of host addresses of family af.
+func HostElems(ents []TableEntry, af int) []Elem {
+	var out []Elem
+	seen := map[netip.Addr]bool{}
+	for _, e := range ents {
+		a := e.Prefix.Addr()
+		if e.Not || a.Is4() != (af == AFInet) || seen[a] {
+			continue
+		}
+		seen[a] = true
+		out = append(out, Elem{Key: a.AsSlice()})
+	}
+	return out
 }
 
 func keyOf(af int) int {

@@ -76,6 +76,9 @@ func (s *Set) text(w *strings.Builder) {
 	default:
 		w.WriteString("\t\ttype mark\n")
 	}
+	if s.Size > 0 {
+		fmt.Fprintf(w, "\t\tsize %d\n", s.Size)
+	}
 	var flags []string
 	if s.Const {
 		flags = append(flags, "constant")
@@ -83,8 +86,17 @@ func (s *Set) text(w *strings.Builder) {
 	if s.Interval {
 		flags = append(flags, "interval")
 	}
+	if s.Eval {
+		flags = append(flags, "dynamic")
+	}
+	if s.Timeout > 0 {
+		flags = append(flags, "timeout")
+	}
 	if len(flags) > 0 {
 		fmt.Fprintf(w, "\t\tflags %s\n", strings.Join(flags, ","))
+	}
+	if s.Timeout > 0 {
+		fmt.Fprintf(w, "\t\ttimeout %ds\n", int(s.Timeout.Seconds()))
 	}
 	if len(s.Elems) > 0 {
 		w.WriteString("\t\telements = { ")

@@ -149,7 +149,8 @@ func nfChain(ch *rules.Chain) *nftables.Chain {
 // nfSet converts a set and its elements (interval sets: a start element
 // and an IntervalEnd element at the exclusive end).
 func nfSet(s *rules.Set) (*nftables.Set, []nftables.SetElement) {
-	ns := &nftables.Set{Table: Table, Name: s.Name, Interval: s.Interval, Constant: s.Const, Anonymous: s.Anonymous}
+	ns := &nftables.Set{Table: Table, Name: s.Name, Interval: s.Interval, Constant: s.Const, Anonymous: s.Anonymous,
+		Dynamic: s.Eval, Size: s.Size, HasTimeout: s.Timeout > 0, Timeout: s.Timeout}
 	switch {
 	case s.AddrMap:
 		ns.KeyType, ns.KeyByteOrder, ns.IsMap, ns.DataType = nftables.TypeInteger, binaryutil.NativeEndian, true, nftables.TypeIPAddr
@@ -192,6 +193,15 @@ func exprs(r *rules.NRule, sets map[string]*nftables.Set) ([]expr.Any, error) {
 					return nil, fmt.Errorf("rule %q: no set %s", r.Text(), l.SetName)
 				}
 				cp := *l
+				cp.SetID, cp.SetName = s.ID, s.Name
+				e = &cp
+			}
+			if d, ok := e.(*expr.Dynset); ok {
+				s := sets[d.SetName]
+				if s == nil {
+					return nil, fmt.Errorf("rule %q: no set %s", r.Text(), d.SetName)
+				}
+				cp := *d
 				cp.SetID, cp.SetName = s.ID, s.Name
 				e = &cp
 			}

@@ -18,6 +18,9 @@ var ErrNoTable = errors.New("Table does not exist")
 // Contents is a pf table as loaded: the membership per family.
 type Contents struct {
 	V4, V6 []rules.Interval
+	// Hosts: the table is an overload table, whose sets hold host
+	// addresses only (rules.HostElems).
+	Hosts bool
 }
 
 // All returns both families' intervals.
@@ -29,6 +32,12 @@ func (c Contents) All() []rules.Interval {
 func (c Contents) Prefixes() []netip.Prefix {
 	var out []netip.Prefix
 	for _, iv := range c.All() {
+		if c.Hosts { // one line per host, as pfctl -T show prints them
+			for a := iv.From; a.IsValid() && a.Compare(iv.To) <= 0 && len(out) < limitSetSize; a = a.Next() {
+				out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			}
+			continue
+		}
 		out = append(out, prefixes(iv)...)
 	}
 	return out
@@ -85,12 +94,22 @@ func ReadTable(conn *nftables.Conn, name string) (Contents, error) {
 		if err != nil {
 			return c, fmt.Errorf("reading table <%s>: %w", name, err)
 		}
-		keys := make([][]byte, len(els))
-		ends := make([]bool, len(els))
-		for i, e := range els {
-			keys[i], ends[i] = e.Key, e.IntervalEnd
+		var ivs []rules.Interval
+		if !s.Interval {
+			c.Hosts = true
+			for _, e := range els {
+				if a, ok := netip.AddrFromSlice(e.Key); ok {
+					ivs = union(ivs, []rules.Interval{{From: a, To: a}})
+				}
+			}
+		} else {
+			keys := make([][]byte, len(els))
+			ends := make([]bool, len(els))
+			for i, e := range els {
+				keys[i], ends[i] = e.Key, e.IntervalEnd
+			}
+			ivs = elemsToIntervals(keys, ends)
 		}
-		ivs := elemsToIntervals(keys, ends)
 		if af == rules.AFInet {
 			c.V4 = ivs
 		} else {
@@ -109,13 +128,25 @@ func WriteTable(conn *nftables.Conn, name string, c Contents, create bool) error
 			ivs = c.V6
 		}
 		var ents []rules.TableEntry
-		for _, iv := range ivs {
-			for _, p := range prefixes(iv) {
-				ents = append(ents, rules.TableEntry{Prefix: p})
+		if c.Hosts {
+			for _, iv := range ivs {
+				for a := iv.From; a.IsValid() && a.Compare(iv.To) <= 0 && len(ents) < limitSetSize; a = a.Next() {
+					ents = append(ents, rules.TableEntry{Prefix: netip.PrefixFrom(a, a.BitLen())})
+				}
+			}
+		} else {
+			for _, iv := range ivs {
+				for _, p := range prefixes(iv) {
+					ents = append(ents, rules.TableEntry{Prefix: p})
+				}
 			}
 		}
-		ns, elems := nfSet(&rules.Set{Name: rules.TableSetName(name, af), Key: keyOf(af), Interval: true,
-			Elems: rules.IntervalElems(ents, af)})
+		set := &rules.Set{Name: rules.TableSetName(name, af), Key: keyOf(af), Interval: true,
+			Elems: rules.IntervalElems(ents, af)}
+		if c.Hosts {
+			set = &rules.Set{Name: set.Name, Key: set.Key, Eval: true, Size: limitSetSize, Elems: rules.HostElems(ents, af)}
+		}
+		ns, elems := nfSet(set)
 		if create {
 			if err := addSet(conn, ns, nil); err != nil {
 				return err
@@ -177,6 +208,13 @@ func TableCommand(dial func() (*nftables.Conn, error), name, cmd string, args []
 		return res, ErrNoTable
 	}
 	res.Requested = len(args)
+	if cur.Hosts {
+		for _, p := range args {
+			if p.Bits() != p.Addr().BitLen() {
+				return res, fmt.Errorf("%s: table <%s> is an overload table: it holds host addresses only on Linux", p, name)
+			}
+		}
+	}
 	next := cur
 	switch cmd {
 	case "test":
@@ -193,7 +231,7 @@ func TableCommand(dial func() (*nftables.Conn, error), name, cmd string, args []
 			}
 		}
 		add := split(args)
-		next = Contents{union(cur.V4, add.V4), union(cur.V6, add.V6)}
+		next = Contents{union(cur.V4, add.V4), union(cur.V6, add.V6), cur.Hosts}
 	case "delete":
 		for _, p := range args {
 			if covers(cur.All(), p) {
@@ -201,10 +239,10 @@ func TableCommand(dial func() (*nftables.Conn, error), name, cmd string, args []
 			}
 		}
 		del := split(args)
-		next = Contents{subtract(cur.V4, del.V4), subtract(cur.V6, del.V6)}
+		next = Contents{subtract(cur.V4, del.V4), subtract(cur.V6, del.V6), cur.Hosts}
 	case "flush":
 		res.Deleted = len(cur.Prefixes())
-		next = Contents{}
+		next = Contents{Hosts: cur.Hosts}
 	case "replace":
 		nw := split(args)
 		for _, p := range args {
@@ -218,6 +256,7 @@ func TableCommand(dial func() (*nftables.Conn, error), name, cmd string, args []
 			}
 		}
 		next = nw
+		next.Hosts = cur.Hosts
 	default:
 		return res, fmt.Errorf("-T %s: not supported", cmd)
 	}
@@ -233,3 +272,6 @@ func TableCommand(dial func() (*nftables.Conn, error), name, cmd string, args []
 	}
 	return res, WriteTable(w, name, next, !exists)
 }
+
+// limitSetSize bounds an overload table's sets (rules.limitSetSize).
+const limitSetSize = 65535
