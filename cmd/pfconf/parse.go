@@ -35,6 +35,7 @@ func parseOnly(cmd *cobra.Command, o *options) error {
 		Inventory: hostinv.FromEnv(),
 		Verbose:   o.verbose,
 		Defines:   o.defines,
+		Anchor:    o.anchor,
 		Stdout:    func(s string) { out.WriteString(s) },
 		Stderr:    func(s string) { fmt.Fprint(stderr, s) },
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -113,6 +114,13 @@ func run(cmd *cobra.Command, o *options) error {
 	if o.file == "" && o.show == "" && o.flush == "" && o.tableCmd == "" && !o.enable && !o.disable {
 		return fmt.Errorf("nothing to do; see pfconf --help")
 	}
+	if o.anchor != "" {
+		o.anchor = strings.Trim(o.anchor, "/")
+		if o.anchor == "" || o.tableCmd != "" || o.enable || o.disable ||
+			o.show != "" && o.show != "rules" || o.flush != "" && o.flush != "rules" {
+			return fmt.Errorf("-a applies to -f, -s rules and -F rules only")
+		}
+	}
 	if o.file != "" && o.noAction {
 		if o.printNft {
 			return printNft(cmd, o)
@@ -121,7 +129,7 @@ func run(cmd *cobra.Command, o *options) error {
 			return err
 		}
 		// --strict: also compile, so Linux-compatibility warnings fail.
-		_, err := compileFile(cmd, o)
+		_, _, err := compileFile(cmd, o)
 		return err
 	}
 	return runtimeCmds(cmd, o)

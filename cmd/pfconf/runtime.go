@@ -93,6 +93,13 @@ func enable(cmd *cobra.Command, o *options, on bool) error {
 func flush(cmd *cobra.Command, o *options) error {
 	switch o.flush {
 	case "rules":
+		if o.anchor != "" {
+			if err := flushAnchor(cmd, o); err != nil {
+				return err
+			}
+			info(cmd, o, "rules cleared")
+			return nil
+		}
 		if err := flushRules(); err != nil {
 			return cli.Errorf("%v", err)
 		}
@@ -187,7 +194,13 @@ func flushRules() error {
 		return err
 	}
 	if dir, err := runDir(); err == nil {
-		nftload.Save(dir, nftload.Record(prog, nil))
+		// The anchors loaded with -a stay, unreachable until a main
+		// ruleset calls them again, as in pf.
+		prev, _ := nftload.ReadSaved(dir)
+		saved := nftload.Record(prog, nil)
+		saved.Main = &nftload.MainSource{Name: "pf.conf"}
+		saved.Anchors = prev.Anchors
+		nftload.Save(dir, saved)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"carpfw/internal/cli"
 	"carpfw/internal/nftload"
+	"carpfw/rules"
 )
 
 // show implements -s rules|labels|Tables|info|states|all in pfctl's
@@ -91,6 +93,9 @@ func sums(r nftload.SavedRule, cs map[string][2]uint64) (pk, by, inP, inB, outP,
 // each rule. Linux counts the packets a rule decided; pf's evaluation
 // count has no equivalent and is shown as that number too.
 func showRules(w *strings.Builder, o *options) error {
+	if o.anchor != "" {
+		return showAnchorRules(w, o)
+	}
 	saved, cs, err := loaded()
 	if err != nil {
 		return err
@@ -209,3 +214,31 @@ func showStates(w *strings.Builder, o *options) error {
 }
 
 func stateCount() (int, error) { return nftload.CountStates() }
+
+// showAnchorRules prints the rules of anchor -a, inline in the main
+// ruleset or loaded with -a -f, as pfctl -a ANCHOR -s rules does.
+func showAnchorRules(w *strings.Builder, o *options) error {
+	dir, err := runDir()
+	if err != nil {
+		return err
+	}
+	saved, err := nftload.ReadSaved(dir)
+	if err != nil {
+		return err
+	}
+	if saved.Main == nil {
+		return errNoAnchor
+	}
+	rs, err := nftload.LoadedAnchor(saved, o.anchor)
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		return errNoAnchor
+	}
+	rules.PrintRuleset(w, rs, 0, o.verbose > 1)
+	return nil
+}
+
+// errNoAnchor is pfctl's message for an anchor that does not exist.
+var errNoAnchor = errors.New("Anchor does not exist.")

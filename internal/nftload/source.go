@@ -30,9 +30,20 @@ type Source struct {
 	// the calling thread's network namespace.
 	IfAddrs func(string) []netip.Prefix
 	Strict  bool
+	// Anchors are the rulesets loaded into named anchors (pfconf -a
+	// PATH -f FILE), by anchor path; they fill the main ruleset's
+	// "anchor PATH" calls, and override its "load anchor" statements.
+	Anchors map[string]AnchorSource
 	// Stderr receives parse diagnostics and compile warnings, one line
 	// each with its newline.
 	Stderr func(string)
+}
+
+// AnchorSource is the ruleset of one anchor: its file name (for
+// messages) and text.
+type AnchorSource struct {
+	Name string `json:"name"`
+	Data string `json:"data"`
 }
 
 // ErrSyntax is returned after parse errors (already printed), with
@@ -63,8 +74,20 @@ func Compile(src Source) (*rules.Program, error) {
 	if res.Errors > 0 {
 		return nil, ErrSyntax
 	}
-	if len(res.LoadAnchors) > 0 {
-		stderr(fmt.Sprintf("%s: warning: load anchor is not loaded by pfconf yet\n", src.Name))
+	anchors := map[string]AnchorSource{}
+	for _, la := range res.LoadAnchors {
+		data, err := os.ReadFile(la.File)
+		if err != nil {
+			stderr(fmt.Sprintf("%s: load anchor %q: %v\n", src.Name, la.Anchor, err))
+			return nil, ErrSyntax
+		}
+		anchors[strings.TrimPrefix(la.Anchor, "/")] = AnchorSource{Name: la.File, Data: string(data)}
+	}
+	for path, a := range src.Anchors {
+		anchors[path] = a
+	}
+	if !spliceAnchors(res.Rules, "", anchors, cfg) {
+		return nil, ErrSyntax
 	}
 	parser.ExpandNr(res.Rules)
 	loc := newLocator(src, inv, res.Rules)
@@ -156,4 +179,115 @@ func HostIfAddrs(dir string) func(string) []netip.Prefix {
 		}
 		return KernelIfAddrs(name)
 	}
+}
+
+// spliceAnchors fills the anchor calls of rs (whose anchor path is
+// prefix) that have no inline rules with the rulesets loaded for their
+// paths, parsed as pfctl -a PATH parses them, recursively; it reports
+// false after printing parse errors. Tables defined inside a loaded
+// anchor are refused: pf scopes them to the anchor, pfconf's tables are
+// global.
+func spliceAnchors(rs *rules.Ruleset, prefix string, anchors map[string]AnchorSource, cfg parser.Config) bool {
+	if rs == nil {
+		return true
+	}
+	ok := true
+	for _, r := range rs.Rules {
+		if r.Anchor == nil {
+			continue
+		}
+		path := AnchorPath(prefix, r.Anchor.Call)
+		if r.Anchor.Inline || r.Anchor.Ruleset != nil {
+			ok = spliceAnchors(r.Anchor.Ruleset, path, anchors, cfg) && ok
+			continue
+		}
+		a, found := anchors[path]
+		if !found {
+			continue
+		}
+		res := ParseAnchor(path, a, cfg)
+		if res.Errors > 0 {
+			ok = false
+			continue
+		}
+		if len(res.Tables) > 0 {
+			cfg.Stderr(fmt.Sprintf("%s: tables inside anchor %q are not supported on Linux\n", a.Name, path))
+			ok = false
+			continue
+		}
+		r.Anchor.Ruleset = res.Rules
+		ok = spliceAnchors(res.Rules, path, anchors, cfg) && ok
+	}
+	return ok
+}
+
+// AnchorPath is the path of an anchor called as call from the anchor at
+// prefix ("" for the main ruleset); a leading "/" makes it absolute.
+func AnchorPath(prefix, call string) string {
+	if strings.HasPrefix(call, "/") || prefix == "" {
+		return strings.TrimPrefix(call, "/")
+	}
+	return prefix + "/" + call
+}
+
+// ParseAnchor parses the ruleset of anchor path, as pfctl -a path -f
+// parses it (no options, queues or nested "load anchor").
+func ParseAnchor(path string, a AnchorSource, cfg parser.Config) *parser.Result {
+	cfg.Anchor = path
+	cfg.Stdout = func(string) {}
+	return parser.Parse(a.Name, []byte(a.Data), cfg)
+}
+
+// FindAnchor returns the ruleset of the anchor at path in rs (compiled
+// with its anchors spliced in), nil if there is none.
+func FindAnchor(rs *rules.Ruleset, path string) *rules.Ruleset {
+	var find func(rs *rules.Ruleset, prefix string) *rules.Ruleset
+	find = func(rs *rules.Ruleset, prefix string) *rules.Ruleset {
+		if rs == nil {
+			return nil
+		}
+		for _, r := range rs.Rules {
+			if r.Anchor == nil {
+				continue
+			}
+			p := AnchorPath(prefix, r.Anchor.Call)
+			if p == path && r.Anchor.Ruleset != nil {
+				return r.Anchor.Ruleset
+			}
+			if found := find(r.Anchor.Ruleset, p); found != nil {
+				return found
+			}
+		}
+		return nil
+	}
+	return find(rs, "")
+}
+
+// LoadedAnchor returns the ruleset of anchor path in what the state file
+// records as loaded (the main ruleset with its anchors), nil if the
+// loaded ruleset has no such anchor.
+func LoadedAnchor(saved Saved, path string) (*rules.Ruleset, error) {
+	if saved.Main == nil {
+		return nil, nil
+	}
+	var diag strings.Builder
+	cfg := parser.Config{Inventory: hostinv.FromEnv(), Defines: saved.Main.Defines,
+		Stdout: func(string) {}, Stderr: func(s string) { diag.WriteString(s) }}
+	res := parser.Parse(saved.Main.Name, []byte(saved.Main.Data), cfg)
+	if res.Errors > 0 {
+		return nil, fmt.Errorf("the loaded ruleset no longer parses: %s", strings.TrimSpace(diag.String()))
+	}
+	if !spliceAnchors(res.Rules, "", saved.Anchors, cfg) {
+		return nil, fmt.Errorf("a loaded anchor no longer parses: %s", strings.TrimSpace(diag.String()))
+	}
+	if rs := FindAnchor(res.Rules, path); rs != nil {
+		return rs, nil
+	}
+	if a, ok := saved.Anchors[path]; ok {
+		// Loaded, though the main ruleset does not call it (pf keeps
+		// such an anchor too).
+		res := ParseAnchor(path, a, cfg)
+		return res.Rules, nil
+	}
+	return nil, nil
 }

@@ -24,6 +24,18 @@ type Saved struct {
 	Tables []SavedTable `json:"tables,omitempty"`
 	// Dynamic lists the (if) sets, for RefreshDynamic.
 	Dynamic []DynSet `json:"dynamic,omitempty"`
+	// Main is the main ruleset as loaded (its file name, text and -D
+	// macros) and Anchors the rulesets loaded with -a: pfconf -a
+	// recompiles them together and reloads the table in one batch.
+	Main    *MainSource             `json:"main,omitempty"`
+	Anchors map[string]AnchorSource `json:"anchors,omitempty"`
+}
+
+// MainSource is the main ruleset's source.
+type MainSource struct {
+	Name    string   `json:"name"`
+	Data    string   `json:"data"`
+	Defines []string `json:"defines,omitempty"`
 }
 
 // SavedRule is one rule of the main ruleset as pfctl -s rules prints it.
