@@ -331,6 +331,16 @@ func run(b *testing.B, t *topo, im impl) result {
 // measures, from conntrack's NEW events on both firewalls (one clock),
 // how long each took to appear on fw2 after fw1.
 func lag(b *testing.B, t *topo) (med, p99 time.Duration, n, missing int) {
+	lags, missing := lagSamples(b, t)
+	return lags[len(lags)/2], lags[min(len(lags)-1, len(lags)*99/100)], len(lags), missing
+}
+
+func lagAll(b *testing.B, t *topo) []time.Duration {
+	l, _ := lagSamples(b, t)
+	return l
+}
+
+func lagSamples(b *testing.B, t *topo) (lags []time.Duration, missing int) {
 	ln, err := t.server.Listen("tcp", serverAddr)
 	if err != nil {
 		b.Fatal(err)
@@ -365,7 +375,6 @@ func lag(b *testing.B, t *topo) (med, p99 time.Duration, n, missing int) {
 		p.Wait(5 * time.Second)
 		at[i] = parseEvents(p.Output())
 	}
-	var lags []time.Duration
 	for k, t1 := range at[0] {
 		t2, ok := at[1][k]
 		if !ok {
@@ -378,7 +387,7 @@ func lag(b *testing.B, t *topo) (med, p99 time.Duration, n, missing int) {
 		b.Fatalf("no connection seen on both firewalls (fw1 %d, fw2 %d)", len(at[0]), len(at[1]))
 	}
 	slices.Sort(lags)
-	return lags[len(lags)/2], lags[min(len(lags)-1, len(lags)*99/100)], len(lags), missing
+	return lags, missing
 }
 
 // parseEvents maps "sport" to the event time of conntrack -E -o timestamp

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
