@@ -335,11 +335,6 @@ func lag(b *testing.B, t *topo) (med, p99 time.Duration, n, missing int) {
 	return lags[len(lags)/2], lags[min(len(lags)-1, len(lags)*99/100)], len(lags), missing
 }
 
-func lagAll(b *testing.B, t *topo) []time.Duration {
-	l, _ := lagSamples(b, t)
-	return l
-}
-
 func lagSamples(b *testing.B, t *topo) (lags []time.Duration, missing int) {
 	ln, err := t.server.Listen("tcp", serverAddr)
 	if err != nil {

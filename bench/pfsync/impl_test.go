@@ -25,7 +25,7 @@ type pfsyncImpl struct {
 func (p *pfsyncImpl) name() string { return "carpfw pfsync" }
 
 func (p *pfsyncImpl) ctl(i int, args ...string) {
-	if out, err := p.t.fw[i].Run("env", append(append(zzEnv(), "CARPFW_RUNDIR="+p.t.dir[i], pfsyncctl), args...)...); err != nil {
+	if out, err := p.t.fw[i].Run("env", append([]string{"CARPFW_RUNDIR=" + p.t.dir[i], pfsyncctl}, args...)...); err != nil {
 		p.b.Fatalf("pfsyncctl %v: %v\n%s", args, err, out)
 	}
 }
