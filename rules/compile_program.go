@@ -25,6 +25,10 @@ type Program struct {
 	Dynamic []string
 	// Ruleset is the compiled ruleset.
 	Ruleset *Ruleset
+	// Rejects: some rule answers with a RST or an ICMP error, which must
+	// carry the rejected packet's mark (MarkReply): the loader sets
+	// net.ipv4.fwmark_reflect and net.ipv6.fwmark_reflect.
+	Rejects bool
 }
 
 // Info returns the RuleInfo of rule r, if it was compiled.

@@ -187,7 +187,14 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 	if r.Action == ActionBlock {
 		rj := rejects(r)
 		if len(rj) > 0 {
-			pre = append(pre, sCtMarkOr(CtRejected))
+			// The reply the kernel generates inherits this mark
+			// (net.ipv{4,6}.fwmark_reflect, which pfconf sets): the
+			// outbound pass lets it out unfiltered, as pf never
+			// filters what it generates. The packet mark goes first:
+			// "ct mark set" ends the rule for a packet conntrack does
+			// not track (NFT_BREAK).
+			pre = append(pre, sMarkSet(0, MarkReply), sCtMarkOr(CtRejected))
+			c.prog.Rejects = true
 		}
 		add(pre...)
 		for _, s := range rj {
@@ -226,6 +233,10 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 // for packets it does not apply to.
 func rejects(r *Rule) [][]Stmt {
 	tcp := sL4proto(unix.IPPROTO_TCP, false)
+	// pf_return: a TCP RST is never answered with a RST; "block return"
+	// answers it with an ICMP unreachable instead, return-rst not at all
+	// (the kernel's reject with tcp reset sends nothing for a RST).
+	noRST := sTCPFlags(0, tcpFlagRST)
 	switch {
 	case r.RuleFlag&FlagReturnRST != 0:
 		return [][]Stmt{{tcp, sReject(rejectTCP, 0, "tcp reset")}}
@@ -243,12 +254,15 @@ func rejects(r *Rule) [][]Stmt {
 		}
 	case r.RuleFlag&FlagReturn != 0:
 		return [][]Stmt{
-			{tcp, sReject(rejectTCP, 0, "tcp reset")},
+			{tcp, noRST, sReject(rejectTCP, 0, "tcp reset")},
 			{sReject(rejectICMPX, unix.NFT_REJECT_ICMPX_PORT_UNREACH, "icmpx port-unreachable")},
 		}
 	}
 	return nil
 }
+
+// tcpFlagRST is TH_RST.
+const tcpFlagRST = 0x04
 
 const (
 	rejectICMP  = unix.NFT_REJECT_ICMP_UNREACH

@@ -75,9 +75,8 @@ var randomOptions = eval.RandomOptions{
 //     the state of a translated connection for an ICMP error;
 //   - the disagreements of knownClasses end their ruleset's sequence
 //     (all but the first, after which the states still agree) and are
-//     logged, not failed: a block return answer to an untracked packet
-//     is dropped, translation without a state, a state kept on a
-//     connection the kernel already tracks, a related ICMP error
+//     logged, not failed: translation without a state, a state kept on
+//     a connection the kernel already tracks, a related ICMP error
 //     passing a pass without a state, the state of an untracked packet.
 func TestDifferential(t *testing.T) {
 	seed := time.Now().UnixNano()
@@ -182,10 +181,6 @@ func (d *differ) ruleset(seed int64, idx int) {
 				d.known[k]++
 				if d.known[k] == 1 {
 					d.example[k] = d.describe(seed, idx, conf, c)
-				}
-				if k == knownUntrackedReturn {
-					// Both sides blocked it and kept no state: go on.
-					continue
 				}
 				// States differ from here on: the ruleset ends.
 				return

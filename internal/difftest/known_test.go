@@ -13,15 +13,6 @@ import (
 // (the two state tables differ from there on) and is counted and logged
 // instead of failing the test. DIFFTEST_STRICT=1 fails on them too.
 const (
-	// The kernel drops the RST or ICMP error a block return rule sends
-	// in answer to a packet connection tracking does not track (a TCP
-	// SYN+ACK, FIN or RST, or an ICMP echo reply, of no known
-	// connection): nothing attaches the generated packet to a
-	// connection, so pfconf's outbound pass filters it, where pf never
-	// filters the packets it generates. For a TCP RST, pf answers with
-	// an ICMP unreachable, the kernel's reject with tcp reset sends
-	// nothing.
-	knownUntrackedReturn = "return for an untracked packet is dropped"
 	// A nat-to or rdr-to of a match rule is applied by the kernel
 	// although pf's default rule passed the packet, without a state and
 	// so without translation in pf. TestDifferential turns match
@@ -50,7 +41,11 @@ const (
 	knownUntrackedState = "state of an untracked packet"
 )
 
-var knownClasses = []string{knownUntrackedReturn, knownStatelessXlat, knownTrackedState,
+// Fixed 2026-11-26, no longer a class: "return for an untracked packet
+// is dropped" (the reply of a block return rule to a packet conntrack
+// does not track was filtered by the outbound pass; it now carries
+// rules.MarkReply, and a TCP RST gets an ICMP unreachable).
+var knownClasses = []string{knownStatelessXlat, knownTrackedState,
 	knownRelatedError, knownUntrackedState}
 
 // natAddr and rdrAddr are the translation addresses of RandomRuleset.
@@ -69,10 +64,6 @@ func (c *caseRun) known(s *sent) string {
 		return knownRelatedError
 	case want.kind == "pass" && got.kind != "pass" && c.firstUntracked(s):
 		return knownUntrackedState
-	case (want.kind == "rst" || want.kind == "unreach") && got.kind == "drop":
-		if !seen && untracked(s.wp) {
-			return knownUntrackedReturn
-		}
 	case want.kind == "pass" && got.kind == "pass" && want.port == got.port:
 		w, k := want.pkt, got.pkt
 		stateless, xlat, newXlat := false, false, false

@@ -44,12 +44,12 @@ var knownRepros = []struct {
 	steps []step
 	fixed bool // a fixed bug: the two sides must agree
 }{
-	{"untracked return: SYN+ACK answered with a RST", "block return all\n",
-		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "SA")}}, false},
-	{"untracked return: RST answered with an ICMP unreachable", "block return all\n",
-		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "R")}}, false},
-	{"untracked return: echo reply answered with an ICMP unreachable", "block return all\n",
-		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 0)}}, false},
+	{"fixed 2026-11-26: untracked return: SYN+ACK answered with a RST", "block return all\n",
+		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "SA")}}, true},
+	{"fixed 2026-11-26: untracked return: RST answered with an ICMP unreachable", "block return all\n",
+		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "R")}}, true},
+	{"fixed 2026-11-26: untracked return: echo reply answered with an ICMP unreachable", "block return all\n",
+		[]step{{"new", 0, 1, echo("10.0.0.1", "10.1.0.1", 0)}}, true},
 	{"translation without a state: match nat-to and pf's default rule", "match out on em1 proto udp nat-to 192.0.2.1\n",
 		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}, false},
 	{"rules after match nat-to see the translated source",

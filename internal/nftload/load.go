@@ -13,6 +13,7 @@ package nftload
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/google/nftables"
@@ -37,6 +38,11 @@ type LoadOptions struct {
 // error nothing is sent, or the kernel rejected the whole batch; either
 // way the running ruleset is unchanged.
 func Load(conn *nftables.Conn, prog *rules.Program, lo LoadOptions) error {
+	if prog.Rejects {
+		if err := reflectMarks(); err != nil {
+			return err
+		}
+	}
 	if err := queue(conn, prog, lo); err != nil {
 		return fmt.Errorf("building the batch: %w", err)
 	}
@@ -209,4 +215,21 @@ func exprs(r *rules.NRule, sets map[string]*nftables.Set) ([]expr.Any, error) {
 		}
 	}
 	return out, nil
+}
+
+// reflectMarks makes the RSTs and ICMP errors the kernel generates carry
+// the mark of the packet they answer (net.ipv4.fwmark_reflect,
+// net.ipv6.fwmark_reflect in the caller's network namespace), so that
+// the replies of block return rules (rules.MarkReply) leave unfiltered.
+// A namespace without IPv6 has no IPv6 setting to change.
+func reflectMarks() error {
+	for _, f := range []string{"/proc/sys/net/ipv4/fwmark_reflect", "/proc/sys/net/ipv6/fwmark_reflect"} {
+		if b, err := os.ReadFile(f); err == nil && strings.TrimSpace(string(b)) == "1" {
+			continue
+		}
+		if err := os.WriteFile(f, []byte("1\n"), 0o644); err != nil && !(os.IsNotExist(err) && strings.Contains(f, "ipv6")) {
+			return fmt.Errorf("block return needs %s: %w", f, err)
+		}
+	}
+	return nil
 }
