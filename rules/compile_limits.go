@@ -142,7 +142,7 @@ func (c *compiler) flushRules(d pass) []*NRule {
 				out = append(out, &NRule{Stmts: []Stmt{
 					sNfproto(af), sCtDirection(reply), sAddrSet(af, !reply, TableSetName(t, af), false),
 					sCtMarkTest(CtFlushed, 0, false),
-					sCtMarkSet(^uint32(CtInState|CtOutState), CtFlushed),
+					sCtMarkSet(^uint32(CtStates), CtFlushed),
 				}, Comment: "overload <" + t + "> flush"})
 			}
 		}

@@ -212,20 +212,31 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 			add(l...)
 		}
 	}
-	if r.KeepState != StateNone {
-		bit := uint32(CtInState)
-		if d == passOut {
-			bit = CtOutState
-		}
-		if r.RuleFlag&FlagNoSync != 0 {
-			bit |= CtNoSync
-		}
-		pre = append(pre, sCtMarkOr(bit))
-	}
+	var xl []Stmt
 	if x := c.translation(r, d); x != 0 {
-		pre = append(pre, sMarkSet(^uint32(MarkXlat), x))
+		xl = append(xl, sMarkSet(^uint32(MarkXlat), x))
 	}
-	add(append(pre, sVerdict(expr.VerdictAccept, ""))...)
+	acc := sVerdict(expr.VerdictAccept, "")
+	if r.KeepState == StateNone {
+		add(append(append(pre, xl...), acc)...)
+		return
+	}
+	bit, bitR := uint32(CtInState), uint32(CtInStateReply)
+	if d == passOut {
+		bit, bitR = CtOutState, CtOutStateReply
+	}
+	if r.RuleFlag&FlagNoSync != 0 {
+		bit |= CtNoSync
+		bitR |= CtNoSync
+	}
+	// A state kept by a reply-direction packet (the connection's first
+	// packet passed with no state) is recorded as such, so that the
+	// state look-up matches it the way pf keys it. Each rule counts once:
+	// the first only for reply-direction packets, the second for the
+	// others (an untracked packet stops at "ct mark set", counted, and
+	// passes without a state).
+	add(append(append(append([]Stmt{sCtDirection(true)}, pre...), sCtMarkOr(bitR)), append(xl, acc)...)...)
+	add(append(append(pre, sCtMarkOr(bit)), append(xl, acc)...)...)
 }
 
 // rejects are the reject statements of a block rule (pf.conf(5) "block

@@ -42,6 +42,15 @@ const (
 	// kept state in the inbound or outbound pass (reference §2.4).
 	CtInState  = 0x00000001
 	CtOutState = 0x00000002
+	// CtInStateReply and CtOutStateReply: the state was kept by a packet
+	// of the connection's reply direction (its first packet passed with
+	// no state, and the kernel tracks it since): the state matches the
+	// reply direction in its own pass and the original direction in the
+	// other, as pf keys a state on the packet that created it.
+	CtInStateReply  = 0x00000010
+	CtOutStateReply = 0x00000020
+	// CtStates are all the state bits.
+	CtStates = CtInState | CtOutState | CtInStateReply | CtOutStateReply
 	// CtNoSync marks a state created by a rule with no-sync; the pfsync
 	// worker does not send such states (pf.conf(5) "no-sync").
 	CtNoSync = 0x80000000
@@ -160,14 +169,18 @@ func BaseChainNames() []string {
 // ICMP errors related to such a connection pass too.
 func stateRules(d pass) []*NRule {
 	same, other := uint32(CtInState), uint32(CtOutState)
+	sameR, otherR := uint32(CtInStateReply), uint32(CtOutStateReply)
 	if d == passOut {
 		same, other = other, same
+		sameR, otherR = otherR, sameR
 	}
 	acc := sVerdict(expr.VerdictAccept, "")
 	return []*NRule{
 		{Stmts: []Stmt{sCtDirection(false), sCtMarkTest(same, same, false), acc}, Comment: "state"},
 		{Stmts: []Stmt{sCtDirection(true), sCtMarkTest(other, other, false), acc}, Comment: "state"},
-		{Stmts: []Stmt{sCtStateRelated(), sCtMarkTest(CtInState|CtOutState|CtRejected, 0, true), acc}, Comment: "state"},
+		{Stmts: []Stmt{sCtDirection(true), sCtMarkTest(sameR, sameR, false), acc}, Comment: "state"},
+		{Stmts: []Stmt{sCtDirection(false), sCtMarkTest(otherR, otherR, false), acc}, Comment: "state"},
+		{Stmts: []Stmt{sCtStateRelated(), sCtMarkTest(CtStates|CtRejected, 0, true), acc}, Comment: "state"},
 	}
 }
 

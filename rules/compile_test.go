@@ -163,9 +163,16 @@ func TestSchemeOrder(t *testing.T) {
 	if n := len(prog.Set("v_out").Elems); n != 2 {
 		t.Errorf("v_out has %d elements, want 2 (rules 0, 3)", n)
 	}
-	fin := prog.Chain("r2_in").Rules[0].Text()
-	if fin != `counter name "r2_in" ct mark set ct mark | 0x00000001 accept` {
-		t.Errorf("finaliser of a keep-state pass rule: %s", fin)
+	var fin []string
+	for _, r := range prog.Chain("r2_in").Rules {
+		fin = append(fin, r.Text())
+	}
+	wantFin := []string{
+		`ct direction reply counter name "r2_in" ct mark set ct mark | 0x00000010 accept`,
+		`counter name "r2_in" ct mark set ct mark | 0x00000001 accept`,
+	}
+	if d := cmp.Diff(wantFin, fin); d != "" {
+		t.Errorf("finaliser of a keep-state pass rule (-want +got):\n%s", d)
 	}
 }
 

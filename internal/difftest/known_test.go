@@ -19,14 +19,14 @@ const (
 	// translations into pass rules (passTranslations), so this class is
 	// kept as a guard; TestKnownDisagreements reproduces it.
 	knownStatelessXlat = "translation without a state"
-	// pf creates a state for a packet of a connection that connection
-	// tracking already tracks (an earlier packet passed without a pf
-	// state and the kernel made a connection of it): the kernel cannot
-	// translate such a packet (NAT is bound on a connection's first
-	// packet), and a state kept by a reply-direction packet is recorded
-	// in the connection mark as a state of the other pass, so the other
-	// pass lets the packet through by it where pf evaluates its rules.
-	knownTrackedState = "state for a connection the kernel already tracks"
+	// pf creates a state with a translation for a packet of a connection
+	// that connection tracking already tracks (an earlier packet passed
+	// without a pf state and the kernel made a connection of it): the
+	// kernel cannot translate such a packet, NAT is bound on a
+	// connection's first packet. (Fixed 2026-11-26: a state kept by a
+	// reply-direction packet was recorded as a state of the other pass;
+	// rules.CtInStateReply and CtOutStateReply record it as pf keys it.)
+	knownTrackedState = "translation for a connection the kernel already tracks"
 	// An ICMP error about a connection passes both of the kernel's
 	// passes when a state was kept in either (ct state related and any
 	// state bit in the connection mark); pf passes it by state only on
@@ -88,7 +88,7 @@ func (c *caseRun) known(s *sent) string {
 	}
 	if seen && want.kind != got.kind {
 		for _, v := range want.verdicts {
-			if v.State != nil && !v.StateMatch {
+			if v.State != nil && !v.StateMatch && v.Translation != nil {
 				return knownTrackedState
 			}
 		}

@@ -12,7 +12,8 @@ import (
 // PFState is one pf state as pfctl -s states prints it, reconstructed from
 // a conntrack entry (reference §2.4, §3.2): a connection with the
 // CtInState mark bit has an inbound state, with CtOutState an outbound
-// one; a forwarded connection usually has both, like pf.
+// one (CtInStateReply and CtOutStateReply: kept by a reply-direction
+// packet); a forwarded connection usually has both, like pf.
 type PFState struct {
 	Proto string
 	Line  string // without the interface column
@@ -49,17 +50,25 @@ func FlowStates(f conntrack.Flow) []PFState {
 	o, r := f.TupleOrig, f.TupleReply
 	proto := protoName(o.Proto.Protocol)
 	states := stateNames(f)
-	if f.Mark&rules.CtInState != 0 {
-		// Inbound: D' (D) <- S.
-		a := hostPair(r.IP.SourceAddress, port(r.Proto, true), o.IP.DestinationAddress, port(o.Proto, false))
-		b := host(o.IP.SourceAddress, port(o.Proto, true))
-		out = append(out, PFState{proto, fmt.Sprintf("%s %s <- %s       %s", proto, a, b, states)})
-	}
-	if f.Mark&rules.CtOutState != 0 {
-		// Outbound: S' (S) -> D'.
-		a := hostPair(r.IP.DestinationAddress, port(r.Proto, false), o.IP.SourceAddress, port(o.Proto, true))
-		b := host(r.IP.SourceAddress, port(r.Proto, true))
-		out = append(out, PFState{proto, fmt.Sprintf("%s %s -> %s       %s", proto, a, b, states)})
+	// A state kept by a reply-direction packet is keyed on that
+	// direction: the tuples swap roles.
+	for _, k := range []struct {
+		in, out uint32
+		o, r    conntrack.Tuple
+	}{{rules.CtInState, rules.CtOutState, o, r}, {rules.CtInStateReply, rules.CtOutStateReply, r, o}} {
+		o, r := k.o, k.r
+		if f.Mark&k.in != 0 {
+			// Inbound: D' (D) <- S.
+			a := hostPair(r.IP.SourceAddress, port(r.Proto, true), o.IP.DestinationAddress, port(o.Proto, false))
+			b := host(o.IP.SourceAddress, port(o.Proto, true))
+			out = append(out, PFState{proto, fmt.Sprintf("%s %s <- %s       %s", proto, a, b, states)})
+		}
+		if f.Mark&k.out != 0 {
+			// Outbound: S' (S) -> D'.
+			a := hostPair(r.IP.DestinationAddress, port(r.Proto, false), o.IP.SourceAddress, port(o.Proto, true))
+			b := host(r.IP.SourceAddress, port(r.Proto, true))
+			out = append(out, PFState{proto, fmt.Sprintf("%s %s -> %s       %s", proto, a, b, states)})
+		}
 	}
 	return out
 }
