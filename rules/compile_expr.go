@@ -130,16 +130,6 @@ func sCtDirection(reply bool) Stmt {
 	}}
 }
 
-// sCtStateRelated is "ct state related".
-func sCtStateRelated() Stmt {
-	return Stmt{"ct state related", []expr.Any{
-		&expr.Ct{Key: expr.CtKeySTATE, Register: reg},
-		&expr.Bitwise{SourceRegister: reg, DestRegister: reg, Len: 4,
-			Mask: ne32(expr.CtStateBitRELATED), Xor: ne32(0)},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg, Data: ne32(0)},
-	}}
-}
-
 // sVerdict is accept, drop, return, "jump C" or "goto C".
 func sVerdict(kind expr.VerdictKind, chain string) Stmt {
 	var t string

@@ -193,7 +193,7 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 			// filters what it generates. The packet mark goes first:
 			// "ct mark set" ends the rule for a packet conntrack does
 			// not track (NFT_BREAK).
-			pre = append(pre, sMarkSet(0, MarkReply), sCtMarkOr(CtRejected))
+			pre = append(pre, sMarkSet(0, MarkReply))
 			c.prog.Rejects = true
 		}
 		add(pre...)

@@ -60,12 +60,6 @@ const (
 	// reads as anchor bit 0, tag 127, translation 255, rule 0xffff,
 	// which no evaluation produces (rule ids stop below 0xffff).
 	MarkReply = 0x7fffffff
-	// CtRejected marks a connection whose packet a block return rule
-	// answered. The RST or ICMP error the kernel sends is attached to
-	// that connection as related (nf_ct_attach); pf never filters the
-	// packets it generates, so the state look-up passes related packets
-	// of such connections.
-	CtRejected = 0x00000004
 )
 
 // pass is one of pf's two evaluation passes.
@@ -166,7 +160,12 @@ func BaseChainNames() []string {
 // a packet of a connection for which a pass rule kept state in the same
 // pass (original direction) or in the other pass (reply direction) is
 // passed without evaluating the ruleset, as pf's state look-up does.
-// ICMP errors related to such a connection pass too.
+// A state kept by a reply-direction packet matches with the directions
+// swapped. An ICMP error about the connection is matched by the same
+// rules, as pf matches it against the state of the packet it quotes:
+// conntrack gives it the connection's mark and the direction it travels
+// in (IP_CT_RELATED or IP_CT_RELATED_REPLY). The RSTs and ICMP errors
+// block return generates leave by MarkReply, not by a state.
 func stateRules(d pass) []*NRule {
 	same, other := uint32(CtInState), uint32(CtOutState)
 	sameR, otherR := uint32(CtInStateReply), uint32(CtOutStateReply)
@@ -180,7 +179,6 @@ func stateRules(d pass) []*NRule {
 		{Stmts: []Stmt{sCtDirection(true), sCtMarkTest(other, other, false), acc}, Comment: "state"},
 		{Stmts: []Stmt{sCtDirection(true), sCtMarkTest(sameR, sameR, false), acc}, Comment: "state"},
 		{Stmts: []Stmt{sCtDirection(false), sCtMarkTest(otherR, otherR, false), acc}, Comment: "state"},
-		{Stmts: []Stmt{sCtStateRelated(), sCtMarkTest(CtStates|CtRejected, 0, true), acc}, Comment: "state"},
 	}
 }
 

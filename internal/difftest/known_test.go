@@ -2,7 +2,6 @@ package difftest
 
 import (
 	"net/netip"
-	"strings"
 
 	"carpfw/rules/eval"
 )
@@ -27,12 +26,6 @@ const (
 	// reply-direction packet was recorded as a state of the other pass;
 	// rules.CtInStateReply and CtOutStateReply record it as pf keys it.)
 	knownTrackedState = "translation for a connection the kernel already tracks"
-	// An ICMP error about a connection passes both of the kernel's
-	// passes when a state was kept in either (ct state related and any
-	// state bit in the connection mark); pf passes it by state only on
-	// an interface and in a direction where the connection has a state,
-	// and otherwise evaluates the rules, which may block it.
-	knownRelatedError = "related ICMP error passes a pass without a state"
 	// pf keeps a state for a packet connection tracking does not track
 	// (a TCP SYN+ACK, FIN or RST of no known connection, passed by a
 	// rule with flags any or A/A): later packets of the connection, its
@@ -45,8 +38,10 @@ const (
 // is dropped" (the reply of a block return rule to a packet conntrack
 // does not track was filtered by the outbound pass; it now carries
 // rules.MarkReply, and a TCP RST gets an ICMP unreachable).
-var knownClasses = []string{knownStatelessXlat, knownTrackedState,
-	knownRelatedError, knownUntrackedState}
+// Fixed 2026-11-26 too: "related ICMP error passes a pass without a
+// state" (any state bit let an ICMP error through both passes; it is now
+// matched by direction, like the packets of its connection).
+var knownClasses = []string{knownStatelessXlat, knownTrackedState, knownUntrackedState}
 
 // natAddr and rdrAddr are the translation addresses of RandomRuleset.
 var (
@@ -58,10 +53,7 @@ var (
 func (c *caseRun) known(s *sent) string {
 	want, got := s.want, s.got
 	seen := c.seenBefore(s)
-	blocked := want.kind == "drop" || want.kind == "rst" || want.kind == "unreach"
 	switch {
-	case blocked && got.kind == "pass" && isICMPError(s.wp) && strings.HasPrefix(s.describe, "icmp error about"):
-		return knownRelatedError
 	case want.kind == "pass" && got.kind != "pass" && c.firstUntracked(s):
 		return knownUntrackedState
 	case want.kind == "pass" && got.kind == "pass" && want.port == got.port:
