@@ -218,7 +218,9 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 	}
 	acc := sVerdict(expr.VerdictAccept, "")
 	if r.KeepState == StateNone {
-		add(append(append(pre, xl...), acc)...)
+		// Translation needs a state (pf_test_rule translates only the
+		// packet that creates one): a match rule's is dropped too.
+		add(append(append(pre, sMarkSet(^uint32(MarkXlat), 0)), acc)...)
 		return
 	}
 	bit, bitR := uint32(CtInState), uint32(CtInStateReply)

@@ -129,7 +129,9 @@ func (c *compiler) skeleton() {
 		dc := p.chain(decideChain(d))
 		dc.Rules = append(dc.Rules,
 			&NRule{Stmts: []Stmt{sVmap(MarkRule, decideMap(d))}},
-			&NRule{Stmts: []Stmt{sVerdict(expr.VerdictAccept, "")}, Comment: "default: pass, no state"})
+			// pf's default rule passes without a state, so a
+			// translation a match rule chose is not applied.
+			&NRule{Stmts: []Stmt{sMarkSet(^uint32(MarkXlat), 0), sVerdict(expr.VerdictAccept, "")}, Comment: "default: pass, no state"})
 	}
 }
 

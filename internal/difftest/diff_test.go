@@ -75,9 +75,8 @@ var randomOptions = eval.RandomOptions{
 //     the state of a translated connection for an ICMP error;
 //   - the disagreements of knownClasses end their ruleset's sequence
 //     (all but the first, after which the states still agree) and are
-//     logged, not failed: translation without a state, a translation
-//     for a connection the kernel already tracks, the state of an
-//     untracked packet.
+//     logged, not failed: a translation for a connection the kernel
+//     already tracks, the state of an untracked packet.
 func TestDifferential(t *testing.T) {
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("DIFFTEST_SEED"); s != "" {

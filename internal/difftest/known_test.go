@@ -12,12 +12,6 @@ import (
 // (the two state tables differ from there on) and is counted and logged
 // instead of failing the test. DIFFTEST_STRICT=1 fails on them too.
 const (
-	// A nat-to or rdr-to of a match rule is applied by the kernel
-	// although pf's default rule passed the packet, without a state and
-	// so without translation in pf. TestDifferential turns match
-	// translations into pass rules (passTranslations), so this class is
-	// kept as a guard; TestKnownDisagreements reproduces it.
-	knownStatelessXlat = "translation without a state"
 	// pf creates a state with a translation for a packet of a connection
 	// that connection tracking already tracks (an earlier packet passed
 	// without a pf state and the kernel made a connection of it): the
@@ -41,13 +35,10 @@ const (
 // Fixed 2026-11-26 too: "related ICMP error passes a pass without a
 // state" (any state bit let an ICMP error through both passes; it is now
 // matched by direction, like the packets of its connection).
-var knownClasses = []string{knownStatelessXlat, knownTrackedState, knownUntrackedState}
-
-// natAddr and rdrAddr are the translation addresses of RandomRuleset.
-var (
-	natAddr = netip.MustParseAddr("192.0.2.1")
-	rdrAddr = netip.MustParseAddr("10.0.0.2")
-)
+// And "translation without a state" (a match rule's nat-to or rdr-to
+// was applied when pf's default rule or a no-state rule passed the
+// packet; the decision now clears the translation).
+var knownClasses = []string{knownTrackedState, knownUntrackedState}
 
 // known returns the class of the disagreement of s, "" for none.
 func (c *caseRun) known(s *sent) string {
@@ -57,25 +48,14 @@ func (c *caseRun) known(s *sent) string {
 	case want.kind == "pass" && got.kind != "pass" && c.firstUntracked(s):
 		return knownUntrackedState
 	case want.kind == "pass" && got.kind == "pass" && want.port == got.port:
-		w, k := want.pkt, got.pkt
-		stateless, xlat, newXlat := false, false, false
+		newXlat := false
 		for _, v := range want.verdicts {
-			if v.State == nil {
-				stateless = true
-			}
-			if v.Translation != nil {
-				xlat = true
-				if v.State != nil && !v.StateMatch {
-					newXlat = true
-				}
+			if v.Translation != nil && v.State != nil && !v.StateMatch {
+				newXlat = true
 			}
 		}
 		if newXlat && seen {
 			return knownTrackedState
-		}
-		natted := k.Src == natAddr && (w.Src != natAddr || k.SrcPort != w.SrcPort)
-		if stateless && !xlat && (natted || k.Dst == rdrAddr && w.Dst != rdrAddr) {
-			return knownStatelessXlat
 		}
 	}
 	if seen && want.kind != got.kind {
