@@ -109,7 +109,9 @@ func (c *compiler) rule(r *Rule, sc *scope) {
 		keep &^= MarkTag
 		val |= c.tagID(r, r.Tag)
 	}
-	if sc.quick {
+	if sc.quick && r.Action != ActionMatch {
+		// Only a pass or block rule of a quick anchor ends the
+		// evaluation after it (pf_step_into_anchor: *ctx->am == r).
 		keep &^= MarkAnchor
 		val |= MarkAnchor
 	}

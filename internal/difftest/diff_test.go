@@ -68,8 +68,6 @@ var randomOptions = eval.RandomOptions{
 // known_test.go for the ones recognised at run time):
 //   - match rules with nat-to or rdr-to become pass rules
 //     (passTranslations): in pf later rules see the translated addresses;
-//   - rulesets with a match rule in a quick anchor are not drawn
-//     (matchInQuickAnchor): pfconf stops after the anchor, pf does not;
 //   - ICMP errors are only sent about connections the router did not
 //     translate (translated): the evaluator neither finds nor translates
 //     the state of a translated connection for an ICMP error;
@@ -153,9 +151,6 @@ func (d *differ) ruleset(seed int64, idx int) {
 		d.id = uint16(1 + seed%60000)
 	}
 	conf := passTranslations(eval.RandomRuleset(r, randomOptions))
-	for matchInQuickAnchor(conf) {
-		conf = passTranslations(eval.RandomRuleset(r, randomOptions))
-	}
 	l, err := eval.Load("pf.conf", []byte(conf), parser.Config{Inventory: d.tp.host})
 	if err != nil {
 		t.Fatalf("ruleset %d (seed %d): evaluator: %v\n%s", idx, seed, err, conf)
@@ -328,26 +323,6 @@ func passTranslations(conf string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// matchInQuickAnchor reports whether a quick anchor holds a match rule.
-// pfconf ends the evaluation after a quick anchor in which only a match
-// rule matched; pf goes on, as only a pass or block rule of the anchor
-// ends it (pf_step_into_anchor: *ctx->am == r), a known disagreement
-// these rulesets are left out for.
-func matchInQuickAnchor(conf string) bool {
-	quick := false
-	for _, l := range strings.Split(conf, "\n") {
-		switch {
-		case strings.HasPrefix(l, "anchor"):
-			quick = strings.Contains(l, " quick")
-		case strings.HasPrefix(l, "}"):
-			quick = false
-		case quick && strings.HasPrefix(strings.TrimSpace(l), "match "):
-			return true
-		}
-	}
-	return false
 }
 
 // translated reports whether the router translated a packet it passed.

@@ -73,8 +73,8 @@ var knownRepros = []struct {
 		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}, {"error", 1, 0, eval.Packet{}}}, true},
 	{"state of an untracked packet", "block all\npass in on em0 proto tcp flags any\npass out on em1 proto tcp flags any\n",
 		[]step{{"new", 0, 1, tcp("10.0.0.1", "10.1.0.1", 80, 1000, "SA")}, {"reply", 1, 0, eval.Packet{}}}, false},
-	{"match rule in a quick anchor ends the evaluation", "pass all no state\nanchor quick {\n  match proto udp\n}\nblock proto udp all\n",
-		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}, false},
+	{"fixed 2026-11-26: a match rule alone does not end the evaluation after a quick anchor", "pass all no state\nanchor quick {\n  match proto udp\n}\nblock proto udp all\n",
+		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}, true},
 	{"evaluator: ICMP error about a translated connection", "pass out on em1 proto udp nat-to 192.0.2.1\n",
 		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}, {"error", 1, 0, eval.Packet{}}}, false},
 }
