@@ -154,6 +154,7 @@ func OpenRawSync(c Config) (*RawSync, error) {
 func (s *RawSync) read() {
 	defer s.wg.Done()
 	buf := make([]byte, 1<<16)
+	var slab frameSlab
 	s.raw.Read(func(fd uintptr) bool {
 		for {
 			n, err := ctnat.RecvfromNow(int(fd), buf)
@@ -176,7 +177,7 @@ func (s *RawSync) read() {
 			if len(b) < ip4.HeaderLen || b[0]>>4 != 4 || int(b[0]&0x0f)*4 > len(b) {
 				continue
 			}
-			in := Inbound{Data: append([]byte(nil), b[int(b[0]&0x0f)*4:]...), TTL: int(b[8])}
+			in := Inbound{Data: slab.copy(b[int(b[0]&0x0f)*4:]), TTL: int(b[8])}
 			in.From = netip.AddrFrom4([4]byte(b[12:16]))
 			// When the worker is behind, wait: the socket's buffer
 			// (SyncSocketBuffer) holds what arrives meanwhile, and
@@ -281,4 +282,26 @@ func (s *RawSync) Close() error {
 	})
 	s.wg.Wait()
 	return nil
+}
+
+// frameSlab hands out the frames' copies from 256 KiB blocks: one
+// allocation per ~170 full frames instead of one per frame, which was
+// a tenth of the receiver's CPU in a bulk transfer (clearing and
+// initialising fresh spans). A block lives as long as any frame cut
+// from it.
+type frameSlab struct{ free []byte }
+
+const slabSize = 256 << 10
+
+func (f *frameSlab) copy(b []byte) []byte {
+	if len(b) > slabSize/8 {
+		return append([]byte(nil), b...)
+	}
+	if len(b) > len(f.free) {
+		f.free = make([]byte, slabSize)
+	}
+	out := f.free[:len(b):len(b)]
+	copy(out, b)
+	f.free = f.free[len(b):]
+	return out
 }
