@@ -8,7 +8,6 @@ import (
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
-	"golang.org/x/sys/unix"
 )
 
 // libraryDecode is the reference DecodeEntry must match: the event
@@ -29,24 +28,8 @@ func libraryDecode(data []byte) (Entry, bool) {
 // every shape the encoder writes, with the attributes only the kernel
 // adds (CTA_ID) appended.
 func decodeCorpus(t testing.TB) [][]byte {
-	c4, s4, n4 := netip.MustParseAddr("10.1.0.10"), netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("198.51.100.1")
-	c6, s6 := netip.MustParseAddr("2001:db8::10"), netip.MustParseAddr("2001:db8:1::20")
-	tcp := Entry{
-		Orig:    Tuple{Src: c4, Dst: s4, Proto: unix.IPPROTO_TCP, SrcPort: 40000, DstPort: 80},
-		Status:  StatusSeenReply | StatusAssured,
-		Timeout: 300,
-		Mark:    7,
-		TCP:     &TCP{State: TCPEstablished, WScaleOrig: 7, WScaleReply: 6, FlagsOrig: 0x0b, FlagsReply: 0x0b, MaskOrig: 0x0b, MaskReply: 0x0b},
-	}
-	nat := tcp
-	nat.SNAT, nat.DNAT = &NAT{Addr: n4, Port: 1024}, &NAT{Addr: s4}
-	marked := tcp
-	marked.Zone, marked.Labels = 3, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
-	udp6 := Entry{Orig: Tuple{Src: c6, Dst: s6, Proto: unix.IPPROTO_UDP, SrcPort: 5353, DstPort: 53}, Timeout: 30}
-	icmp := Entry{Orig: Tuple{Src: c4, Dst: s4, Proto: unix.IPPROTO_ICMP, ICMPID: 77, ICMPType: 8}, Timeout: 30}
-	icmp6 := Entry{Orig: Tuple{Src: c6, Dst: s6, Proto: unix.IPPROTO_ICMPV6, ICMPID: 9, ICMPType: 128}, Timeout: 30, Status: StatusSeenReply}
 	var out [][]byte
-	for _, e := range []Entry{tcp, nat, marked, udp6, icmp, icmp6} {
+	for _, e := range testEntries() {
 		for _, kind := range []OpKind{OpCreate, OpUpdate, OpDelete} {
 			b, err := appendRequest(nil, e, kind, 1, false)
 			if err != nil {

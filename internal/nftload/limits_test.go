@@ -113,17 +113,7 @@ func TestStateLimits(t *testing.T) {
 		if got1 != pass || got2 != pass || got3 != drop {
 			t.Fatalf("three connections under max-src-conn 2: %s, %s, %s; want pass, pass, drop", got1, got2, got3)
 		}
-		var bad Contents
-		if err := tp.r.Do(func() error {
-			conn, err := newNSConn()
-			if err != nil {
-				return err
-			}
-			bad, err = ReadTable(conn, "bad")
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		bad := readTable(t, tp.r, "bad")
 		if ps := bad.Prefixes(); len(ps) != 1 || ps[0].String() != cli+"/32" {
 			t.Errorf("<bad> after the overload: %v, want [%s/32]", ps, cli)
 		}
@@ -133,18 +123,12 @@ func TestStateLimits(t *testing.T) {
 				!strings.Contains(err.Error(), "host addresses only") {
 				t.Errorf("-T add of a network to an overload table: %v, want a hosts-only error", err)
 			}
-			if _, err := TableCommand(newNSConn, "bad", "add", []netip.Prefix{netip.MustParsePrefix("10.9.9.9/32")}); err != nil {
-				return err
-			}
-			conn, err := newNSConn()
-			if err != nil {
-				return err
-			}
-			bad, err = ReadTable(conn, "bad")
+			_, err := TableCommand(newNSConn, "bad", "add", []netip.Prefix{netip.MustParsePrefix("10.9.9.9/32")})
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
+		bad = readTable(t, tp.r, "bad")
 		if got := fmt.Sprint(bad.Prefixes()); got != "["+cli+"/32 10.9.9.9/32]" {
 			t.Errorf("<bad> after -T add 10.9.9.9: %s", got)
 		}
@@ -174,4 +158,21 @@ func TestStateLimits(t *testing.T) {
 			t.Errorf("four connections at once under max-src-conn-rate 3/10: %v; want pass, pass, pass, drop", got)
 		}
 	})
+}
+
+// readTable reads pf table name in host h.
+func readTable(t *testing.T, h *lab.Host, name string) Contents {
+	t.Helper()
+	var c Contents
+	if err := h.Do(func() error {
+		conn, err := newNSConn()
+		if err != nil {
+			return err
+		}
+		c, err = ReadTable(conn, name)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -187,27 +187,34 @@ func nfSet(s *rules.Set) (*nftables.Set, []nftables.SetElement) {
 	return ns, elems
 }
 
-// exprs flattens a rule's statements, binding set look-ups to the sets
-// created in the same batch (NFTA_LOOKUP_SET_ID).
+// exprs flattens a rule's statements, binding the set look-ups and
+// dynamic set updates to the sets created in the same batch
+// (NFTA_LOOKUP_SET_ID, NFTA_DYNSET_SET_ID).
 func exprs(r *rules.NRule, sets map[string]*nftables.Set) ([]expr.Any, error) {
 	var out []expr.Any
+	bind := func(name string) (*nftables.Set, error) {
+		if s := sets[name]; s != nil {
+			return s, nil
+		}
+		return nil, fmt.Errorf("rule %q: no set %s", r.Text(), name)
+	}
 	for _, st := range r.Stmts {
 		for _, e := range st.Exprs {
-			if l, ok := e.(*expr.Lookup); ok {
-				s := sets[l.SetName]
-				if s == nil {
-					return nil, fmt.Errorf("rule %q: no set %s", r.Text(), l.SetName)
+			switch x := e.(type) {
+			case *expr.Lookup:
+				s, err := bind(x.SetName)
+				if err != nil {
+					return nil, err
 				}
-				cp := *l
+				cp := *x
 				cp.SetID, cp.SetName = s.ID, s.Name
 				e = &cp
-			}
-			if d, ok := e.(*expr.Dynset); ok {
-				s := sets[d.SetName]
-				if s == nil {
-					return nil, fmt.Errorf("rule %q: no set %s", r.Text(), d.SetName)
+			case *expr.Dynset:
+				s, err := bind(x.SetName)
+				if err != nil {
+					return nil, err
 				}
-				cp := *d
+				cp := *x
 				cp.SetID, cp.SetName = s.ID, s.Name
 				e = &cp
 			}
