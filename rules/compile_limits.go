@@ -16,6 +16,7 @@ import (
 // (PFRES_MAXSTATES, PFRES_SRCLIMIT):
 //
 //	max N                ct state new ct count over N drop
+//	max-src-states N     ct state new add @rN_in_ss_4 { ip saddr ct count over N } drop
 //	max-src-conn N       ct state new add @rN_in_sc_4 { ip saddr ct count over N } [add @t_T_4 { ip saddr }] drop
 //	max-src-conn-rate N/S ct state new update @rN_in_sr_4 { ip saddr limit rate over N/S burst N packets } [...] drop
 //
@@ -51,6 +52,18 @@ func (c *compiler) limitRules(r *Rule, id int, d pass) [][]Stmt {
 		out = append(out, []Stmt{sCtStateNew(), sCtCountOver(r.MaxStates), drop})
 	}
 	for _, af := range ruleFamilies(r) {
+		if r.MaxSrcStates != 0 {
+			// Every protocol, counted as the states are created
+			// (pf_insert_src_node); no overload. With source-track
+			// global (pfctl's default for it) the rules share one
+			// count per source address.
+			name := fmt.Sprintf("r%d_%s_ss", id, d)
+			if r.RuleFlag&FlagRuleSrcTrack == 0 {
+				name = "src_states"
+			}
+			set := c.limitSet(name, af, 0)
+			out = append(out, []Stmt{sNfproto(af), sCtStateNew(), sDynCount(af, set, r.MaxSrcStates), drop})
+		}
 		over := c.overloadStmts(r, af)
 		// pf checks both on TCP connections only (pf_src_connlimit).
 		tcp := sL4proto(unix.IPPROTO_TCP, false)

@@ -57,9 +57,6 @@ func (c *compiler) check(r *Rule) {
 	if r.MaxSrcNodes != 0 {
 		e("max-src-nodes")
 	}
-	if r.MaxSrcStates != 0 {
-		e("max-src-states")
-	}
 	if r.Flush == 1 {
 		w("overload flush: every state the address opened is flushed on Linux, as with flush global")
 	}
@@ -91,7 +88,7 @@ func (c *compiler) check(r *Rule) {
 	if r.RuleFlag&FlagPflow != 0 {
 		w("pflow ignored on Linux")
 	}
-	if r.RuleFlag&(FlagSrcTrack|FlagRuleSrcTrack) != 0 && r.MaxSrcConn == 0 && r.MaxSrcConnRate.Limit == 0 {
+	if r.RuleFlag&(FlagSrcTrack|FlagRuleSrcTrack) != 0 && r.MaxSrcConn == 0 && r.MaxSrcConnRate.Limit == 0 && r.MaxSrcStates == 0 {
 		// With max-src-conn(-rate), pfctl sets source-track rule
 		// itself, and the limits are kept (compile_limits.go).
 		w("source-track ignored on Linux")

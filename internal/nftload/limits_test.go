@@ -142,6 +142,20 @@ func TestStateLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("max-src-states", func(t *testing.T) {
+		if err := tp.load(base+"pass in on r0 proto udp to port 53 keep state (max-src-states 2)\n", nil); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for range 3 {
+			g, _ := udp(tp.c, srv+":53") // a new source port: a new state
+			got = append(got, g)
+		}
+		if got[0] != pass || got[1] != pass || got[2] != drop {
+			t.Errorf("three UDP states under max-src-states 2: %v; want pass, pass, drop", got)
+		}
+	})
+
 	t.Run("max-src-conn-rate", func(t *testing.T) {
 		if err := tp.load(base+"pass in on r0 proto tcp to port 7 keep state (max-src-conn-rate 3/10)\n", nil); err != nil {
 			t.Fatal(err)
