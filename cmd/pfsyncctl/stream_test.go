@@ -28,20 +28,7 @@ type stream struct {
 
 func startStream(t *testing.T, client, server *lab.Host, addr string) *stream {
 	t.Helper()
-	ln, err := server.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	server.ServeEcho(addr)
 	c, err := client.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial %s through the firewalls: %v", addr, err)

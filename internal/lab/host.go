@@ -3,6 +3,7 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -182,6 +183,27 @@ func (h *Host) Listen(network, addr string) (net.Listener, error) {
 		return err
 	})
 	return ln, err
+}
+
+// ServeEcho listens for TCP on addr inside the host and echoes what
+// every connection sends until it closes; the listener closes with the
+// lab (a failure to listen fails the test).
+func (h *Host) ServeEcho(addr string) {
+	h.lab.t.Helper()
+	ln, err := h.Listen("tcp", addr)
+	if err != nil {
+		h.fatalf("listen %s: %v", addr, err)
+	}
+	h.lab.t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
 }
 
 // ListenPacket is net.ListenPacket inside the host.

@@ -12,34 +12,6 @@ import (
 	"carpfw/internal/lab"
 )
 
-// serveEcho echoes lines on every connection until it closes.
-func serveEcho(t *testing.T, h *lab.Host, addr string) {
-	ln, err := h.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					c.Write([]byte(l))
-				}
-			}()
-		}
-	}()
-}
-
 // open connects from the client and checks that a line is echoed; nil
 // and the outcome when it is not.
 func open(t *testing.T, h *lab.Host, addr string) (net.Conn, string) {
@@ -75,7 +47,7 @@ const echoAddr = srv + ":7"
 // pf.conf(5) "STATEFUL TRACKING OPTIONS" describes.
 func TestStateLimits(t *testing.T) {
 	tp := newTopo(t)
-	serveEcho(t, tp.s, ":7")
+	tp.s.ServeEcho(":7")
 	base := "block all\npass out all\n"
 
 	t.Run("max", func(t *testing.T) {
