@@ -130,6 +130,16 @@ func sCtDirection(reply bool) Stmt {
 	}}
 }
 
+// sCtState is "ct state NAME", NAME the conntrack state bit (NFT_CT_STATE).
+func sCtState(bit uint32, name string) Stmt {
+	return Stmt{"ct state " + name, []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATE, Register: reg},
+		&expr.Bitwise{SourceRegister: reg, DestRegister: reg, Len: 4,
+			Mask: ne32(bit), Xor: ne32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg, Data: ne32(0)},
+	}}
+}
+
 // sVerdict is accept, drop, return, "jump C" or "goto C".
 func sVerdict(kind expr.VerdictKind, chain string) Stmt {
 	var t string

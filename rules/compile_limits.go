@@ -164,14 +164,7 @@ func (c *compiler) flushRules(d pass) []*NRule {
 }
 
 // sCtStateNew is "ct state new".
-func sCtStateNew() Stmt {
-	return Stmt{"ct state new", []expr.Any{
-		&expr.Ct{Key: expr.CtKeySTATE, Register: reg},
-		&expr.Bitwise{SourceRegister: reg, DestRegister: reg, Len: 4,
-			Mask: ne32(expr.CtStateBitNEW), Xor: ne32(0)},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg, Data: ne32(0)},
-	}}
-}
+func sCtStateNew() Stmt { return sCtState(expr.CtStateBitNEW, "new") }
 
 // sCtCountOver is "ct count over N" (nft_connlimit, NFT_CONNLIMIT_F_INV).
 func sCtCountOver(n uint32) Stmt {

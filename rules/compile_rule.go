@@ -233,12 +233,16 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 		bit |= CtNoSync
 		bitR |= CtNoSync
 	}
-	// A state kept by a reply-direction packet (the connection's first
-	// packet passed with no state) is recorded as such, so that the
-	// state look-up matches it the way pf keys it. Each rule counts once:
-	// the first only for reply-direction packets, the second for the
-	// others (an untracked packet stops at "ct mark set", counted, and
-	// passes without a state).
+	// An ICMP error (related to the connection of the packet it quotes)
+	// passes without a state: pf never creates one for an error
+	// message, and its mark would be its connection's. A state kept by
+	// a reply-direction packet (the connection's first packet passed
+	// with no state) is recorded as such, so that the state look-up
+	// matches it the way pf keys it. Each rule counts once: the first
+	// only for errors, the second for reply-direction packets, the
+	// third for the others (an untracked packet stops at "ct mark set",
+	// counted, and passes without a state).
+	add(append(append([]Stmt{sCtState(expr.CtStateBitRELATED, "related")}, pre...), acc)...)
 	add(append(append(append([]Stmt{sCtDirection(true)}, pre...), sCtMarkOr(bitR)), append(xl, acc)...)...)
 	add(append(append(pre, sCtMarkOr(bit)), append(xl, acc)...)...)
 }

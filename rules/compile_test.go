@@ -168,6 +168,7 @@ func TestSchemeOrder(t *testing.T) {
 		fin = append(fin, r.Text())
 	}
 	wantFin := []string{
+		`ct state related counter name "r2_in" accept`,
 		`ct direction reply counter name "r2_in" ct mark set ct mark | 0x00000010 accept`,
 		`counter name "r2_in" ct mark set ct mark | 0x00000001 accept`,
 	}

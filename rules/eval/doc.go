@@ -11,7 +11,9 @@
 //   - pf_test: packets on "set skip" interfaces pass untouched; otherwise
 //     the state table is searched first (pf_find_state; for an ICMP error,
 //     the state of the packet it quotes) and a packet that matches a
-//     state passes without ruleset evaluation, translated by the state.
+//     state passes without ruleset evaluation, translated by the state
+//     (an error about a translated connection is translated back, the
+//     quoted packet with it).
 //   - pf_test_rule and pf_match_rule: rules are walked in order, the last
 //     matching pass or block rule wins and a quick rule stops the walk;
 //     match rules apply their options (tag, log, nat-to, rdr-to) as they
@@ -33,6 +35,10 @@
 // One Eval is one pass of pf: a forwarded packet is evaluated twice, in
 // on the receiving interface and out on the sending one, and owns a
 // state for each pass, as in pf.
+//
+// With the option Linux the engine models pfconf's nftables ruleset
+// instead: the three places where Linux's connection tracking and NAT
+// make it differ from pf (see Linux and docs/pfconf-nftables.md §7).
 //
 // For differential testing, RandomRuleset and RandomPacket draw small
 // rulesets and packets over a shared address and port universe, Reply

@@ -23,6 +23,10 @@ type Engine struct {
 	expired map[*rules.Rule]bool
 	st      stateTable
 	rnd     *rand.Rand
+	// linux: model pfconf on Linux (see Linux); tracked holds the
+	// connections the kernel knows (see Confirm).
+	linux   bool
+	tracked map[flow]bool
 }
 
 // Option configures an Engine.
@@ -64,9 +68,11 @@ func New(rs *rules.Ruleset, host Host, opts ...Option) *Engine {
 	return e
 }
 
-// Reset forgets all states and revives expired once rules.
+// Reset forgets all states (and connections) and revives expired once
+// rules.
 func (e *Engine) Reset() {
 	e.st.reset()
+	e.tracked = map[flow]bool{}
 	e.expired = map[*rules.Rule]bool{}
 	e.rnd = rand.New(rand.NewSource(1))
 }

@@ -115,8 +115,9 @@ func tableFileEntries(text string) []string {
 	return out
 }
 
-// New returns an engine for the loaded ruleset on host.
-func (l *Loaded) New(host Host) *Engine {
+// New returns an engine for the loaded ruleset on host, with more
+// options (Linux) after the loaded ones.
+func (l *Loaded) New(host Host, more ...Option) *Engine {
 	opts := []Option{WithTables(l.Tables...), WithSkip(l.Skip...)}
 	for name, entries := range l.TableFiles {
 		opts = append(opts, WithTableEntries(name, entries...))
@@ -124,5 +125,5 @@ func (l *Loaded) New(host Host) *Engine {
 	for p, rs := range l.Anchors {
 		opts = append(opts, WithAnchor(p, rs))
 	}
-	return New(l.Rules, host, opts...)
+	return New(l.Rules, host, append(opts, more...)...)
 }

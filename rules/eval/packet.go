@@ -144,6 +144,10 @@ type NAT struct {
 	Nat, Rdr          bool
 	PortLow, PortHigh uint16
 	Pool              bool
+	// Inner is the quoted packet's translation, for an ICMP error
+	// about a translated connection (Src and Dst are then the error's
+	// own addresses).
+	Inner *NAT
 }
 
 func (n *NAT) String() string {
@@ -159,6 +163,9 @@ func (n *NAT) String() string {
 	}
 	if n.Pool {
 		s += " pool"
+	}
+	if n.Inner != nil {
+		s += " [" + n.Inner.String() + "]"
 	}
 	return s
 }

@@ -9,7 +9,7 @@ const defaultPrio = 3
 
 // ruleMatches is the test sequence of pf_match_rule for one rule:
 // interface, direction, rdomain, family, protocol, addresses (against
-// the translated view), then per protocol flags, ports, user and group,
+// the translated view; the packet's own under Linux), then per protocol flags, ports, user and group,
 // ICMP type and code, then fragment, tos, probability, tag, received-on
 // and prio.
 func (c *evalCtx) ruleMatches(r *rules.Rule) bool {
@@ -29,7 +29,12 @@ func (c *evalCtx) ruleMatches(r *rules.Rule) bool {
 	if r.Proto != 0 && r.Proto != p.Proto {
 		return false
 	}
-	if !e.sideMatch(&r.Src, c.nsrc, c.af) || !e.sideMatch(&r.Dst, c.ndst, c.af) {
+	src, dst, sport, dport := c.nsrc, c.ndst, c.nsport, c.ndport
+	if e.linux {
+		// Linux (3): the filter sees the packet as it arrived.
+		src, dst, sport, dport = p.Src, p.Dst, c.osport, c.odport
+	}
+	if !e.sideMatch(&r.Src, src, c.af) || !e.sideMatch(&r.Dst, dst, c.af) {
 		return false
 	}
 	switch p.Proto {
@@ -42,10 +47,10 @@ func (c *evalCtx) ruleMatches(r *rules.Rule) bool {
 				return false // no fingerprints here
 			}
 		}
-		if r.Src.PortOp != rules.OpNone && !portMatch(r.Src.PortOp, r.Src.Port[0], r.Src.Port[1], c.nsport) {
+		if r.Src.PortOp != rules.OpNone && !portMatch(r.Src.PortOp, r.Src.Port[0], r.Src.Port[1], sport) {
 			return false
 		}
-		if r.Dst.PortOp != rules.OpNone && !portMatch(r.Dst.PortOp, r.Dst.Port[0], r.Dst.Port[1], c.ndport) {
+		if r.Dst.PortOp != rules.OpNone && !portMatch(r.Dst.PortOp, r.Dst.Port[0], r.Dst.Port[1], dport) {
 			return false
 		}
 		// No socket: pf_match_uid with uid -1 only lets != match.

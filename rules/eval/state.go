@@ -120,19 +120,22 @@ func (t *stateTable) count(r *rules.Rule) int {
 
 // findState is the state search of pf_test: the packet's own key, or for
 // an ICMP error the key of the quoted packet, which travelled the other
-// way (pf_test_state_icmp).
+// way, among the keys of the error's own direction (pf_test_state_icmp).
 func (e *Engine) findState(p *Packet, af int) (s *state, viaError bool) {
 	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
 		if _, _, _, isErr := icmpMapping(af, p.ICMPType, p.ICMPID); isErr {
 			if p.Inner == nil {
 				return nil, true
 			}
+			// The quoted packet travelled the other way: its key
+			// has source and destination swapped (pd2.sidx and
+			// didx), and is looked up as the error travels.
 			q := *p.Inner
 			q.If = p.If
 			q.Dir = rules.DirIn + rules.DirOut - p.Dir
 			qaf := q.af()
 			sp, dp := virtualPorts(&q, qaf)
-			return e.st.lookup(makeKey(&q, qaf, q.Src, q.Dst, sp, dp), q.Dir, q.If), true
+			return e.st.lookup(makeKey(&q, qaf, q.Src, q.Dst, sp, dp), p.Dir, p.If), true
 		}
 	}
 	sp, dp := virtualPorts(p, af)
@@ -151,6 +154,7 @@ func (e *Engine) stateVerdict(s *state, p *Packet, viaError bool) Verdict {
 	info := s.info
 	v.State = &info
 	if viaError {
+		v.Translation = errorTranslation(s, p)
 		return v
 	}
 	nk := s.wire
@@ -181,4 +185,35 @@ func (e *Engine) stateVerdict(s *state, p *Packet, viaError bool) Verdict {
 		v.Translation = n
 	}
 	return v
+}
+
+// errorTranslation is the translation pf_test_state_icmp gives an ICMP
+// error about a translated connection: the quoted packet becomes the
+// state's other key (inbound the stack key, outbound the wire key), and
+// the error's destination follows the quoted source and its source the
+// quoted destination (pf_translate_icmp). nil when nothing changes.
+func errorTranslation(s *state, p *Packet) *NAT {
+	q := p.Inner
+	if q == nil || q.Proto != ProtoTCP && q.Proto != ProtoUDP {
+		return nil
+	}
+	nk := s.wire
+	if p.Dir == rules.DirIn {
+		nk = s.stack
+	}
+	di, si := sidx(p.Dir) // the quoted packet's indices, swapped
+	in := &NAT{Src: q.Src, Dst: q.Dst, SrcPort: q.SrcPort, DstPort: q.DstPort}
+	n := &NAT{Src: p.Src, Dst: p.Dst, Inner: in}
+	if nk.addr[si] != q.Src || nk.port[si] != q.SrcPort {
+		in.Src, in.SrcPort, n.Dst = nk.addr[si], nk.port[si], nk.addr[si]
+		n.Nat = true
+	}
+	if nk.addr[di] != q.Dst || nk.port[di] != q.DstPort {
+		in.Dst, in.DstPort, n.Src = nk.addr[di], nk.port[di], nk.addr[di]
+		n.Rdr = true
+	}
+	if !n.Nat && !n.Rdr {
+		return nil
+	}
+	return n
 }

@@ -206,3 +206,34 @@ func TestOutcome(t *testing.T) {
 		}
 	}
 }
+
+// TestICMPErrorAboutTranslatedConnection: an error about a connection
+// that nat-to or rdr-to translated finds the state among the keys of
+// its own direction and is translated back, quoted packet and all
+// (pf_test_state_icmp).
+func TestICMPErrorAboutTranslatedConnection(t *testing.T) {
+	e := load(t, "block all\npass out on em0 proto udp nat-to 192.0.2.1\npass in on em0 proto tcp to 192.0.2.1 port 80 rdr-to 10.0.0.5 port 8080\n", nil).New(testHost())
+	errAbout := func(outer, inner string) Packet {
+		p := pkt(outer)
+		q := pkt(inner)
+		p.Inner = &q
+		return p
+	}
+	for _, tc := range []struct {
+		name, want string
+		p          Packet
+	}{
+		{"ok, the nat-to state", "pass @1 keep nat 192.0.2.1:50001 > 198.51.100.1:53", pkt("out em0 udp 10.0.0.7:1234 > 198.51.100.1:53")},
+		{"ok, an error about it goes back to the inside address", "pass state nat 198.51.100.1 > 10.0.0.7 [10.0.0.7:1234 > 198.51.100.1:53]",
+			errAbout("in em0 icmp 198.51.100.1 > 192.0.2.1 type=3 code=3", "out em0 udp 192.0.2.1:50001 > 198.51.100.1:53")},
+		{"bad, an error about another port meets the rules", "block @0",
+			errAbout("in em0 icmp 198.51.100.1 > 192.0.2.1 type=3 code=3", "out em0 udp 192.0.2.1:50002 > 198.51.100.1:53")},
+		{"ok, the rdr-to state", "pass @2 keep nat 198.51.100.1:5555 > 10.0.0.5:8080", pkt("in em0 tcp 198.51.100.1:5555 > 192.0.2.1:80 S")},
+		{"ok, an error from the server's side comes from the public address", "pass state nat 192.0.2.1 > 198.51.100.1 [198.51.100.1:5555 > 192.0.2.1:80]",
+			errAbout("out em0 icmp 10.0.0.5 > 198.51.100.1 type=3 code=1", "in em0 tcp 198.51.100.1:5555 > 10.0.0.5:8080 S")},
+	} {
+		if got := e.Eval(tc.p).String(); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ type evalCtx struct {
 	af                 int
 	nsrc, ndst         netip.Addr
 	nsport, ndport     uint16
+	osport, odport     uint16 // the packet's own (virtual) ports
 	icmpDir            int
 	stateICMP          bool
 	tag                string
@@ -37,6 +38,7 @@ const (
 func (e *Engine) testRule(p *Packet, af int) Verdict {
 	c := &evalCtx{e: e, p: p, af: af, nsrc: p.Src, ndst: p.Dst, tag: p.Tag, icmpDir: rules.DirIn}
 	c.nsport, c.ndport = virtualPorts(p, af)
+	c.osport, c.odport = c.nsport, c.ndport
 	if p.Proto == ProtoICMP || p.Proto == ProtoICMPv6 {
 		c.icmpDir, _, _, c.stateICMP = icmpMapping(af, p.ICMPType, p.ICMPID)
 	}
@@ -71,6 +73,14 @@ func (e *Engine) testRule(p *Packet, af int) Verdict {
 	if c.stateICMP || r.KeepState == rules.StateNone {
 		return v
 	}
+	if e.linux {
+		switch {
+		case !e.tracks(p) && !opensConnection(p):
+			return v // Linux (2): no state, so no translation
+		case e.tracks(p):
+			c.untranslate() // Linux (1)
+		}
+	}
 	if r.MaxStates != 0 && uint32(e.st.count(r)) >= r.MaxStates {
 		v.Action = rules.ActionBlock
 		return v
@@ -78,6 +88,13 @@ func (e *Engine) testRule(p *Packet, af int) Verdict {
 	v.State = c.createState(r)
 	v.Translation = c.report()
 	return v
+}
+
+// untranslate drops what the rules translated: the packet keeps its own
+// addresses and ports.
+func (c *evalCtx) untranslate() {
+	c.nsrc, c.ndst, c.nsport, c.ndport = c.p.Src, c.p.Dst, c.osport, c.odport
+	c.tr = translation{}
 }
 
 // blockReturn is the return handling of pf_test_rule: a RST for TCP

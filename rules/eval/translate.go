@@ -18,8 +18,13 @@ type translation struct {
 // transaddr is pf_get_transaddr: a rule's nat-to rewrites the source
 // (address from the pool, port from the proxy range unless static-port),
 // then its rdr-to rewrites the destination (address from the pool, port
-// from the rdr-to port or range). Later rules see the result.
+// from the rdr-to port or range). Later rules see the result. Under
+// Linux a rule that translates starts again from the packet's own
+// addresses: its translation replaces the earlier ones.
 func (c *evalCtx) transaddr(r *rules.Rule) {
+	if c.e.linux && (r.Nat.Addr.Type != rules.AddrNone || r.Rdr.Addr.Type != rules.AddrNone) {
+		c.untranslate()
+	}
 	tcpudp := c.p.Proto == ProtoTCP || c.p.Proto == ProtoUDP
 	if r.Nat.Addr.Type != rules.AddrNone {
 		a, pool, ok := c.mapAddr(&r.Nat, c.nsrc)
