@@ -9,7 +9,8 @@ import (
 )
 
 // State limits (pf.conf(5) "STATEFUL TRACKING OPTIONS"): max,
-// max-src-conn, max-src-conn-rate and overload <table> [flush [global]].
+// max-src-states, max-src-nodes, max-src-conn, max-src-conn-rate and
+// overload <table> [flush [global]].
 // A pass rule that keeps state checks them in its finaliser, on the
 // packet that would create the state ("ct state new"), and drops it when
 // a limit is reached, as pf drops the packet whose state it refuses
@@ -17,6 +18,8 @@ import (
 //
 //	max N                ct state new ct count over N drop
 //	max-src-states N     ct state new add @rN_in_ss_4 { ip saddr ct count over N } drop
+//	max-src-nodes N      ct state new add @rN_in_sn_4 { ip saddr ct count 4294967295 }
+//	                     ct state new ip saddr != @rN_in_sn_4 drop  (a set of size N)
 //	max-src-conn N       ct state new add @rN_in_sc_4 { ip saddr ct count over N } [add @t_T_4 { ip saddr }] drop
 //	max-src-conn-rate N/S ct state new update @rN_in_sr_4 { ip saddr limit rate over N/S burst N packets } [...] drop
 //
@@ -64,6 +67,17 @@ func (c *compiler) limitRules(r *Rule, id int, d pass) [][]Stmt {
 			set := c.limitSet(name, af, 0)
 			out = append(out, []Stmt{sNfproto(af), sCtStateNew(), sDynCount(af, set, r.MaxSrcStates), drop})
 		}
+		if r.MaxSrcNodes != 0 {
+			// A set of the sources holding states of this rule,
+			// sized to the limit: each element counts its source's
+			// connections and goes when they are gone (the set's
+			// garbage collection drops connlimit elements at zero).
+			// A new source does not fit in a full set, and the
+			// look-up after the add drops its packet.
+			set := c.limitSetOf(fmt.Sprintf("r%d_%s_sn", id, d), af, 0, r.MaxSrcNodes)
+			out = append(out, []Stmt{sNfproto(af), sCtStateNew(), sDynCountAll(af, set)},
+				[]Stmt{sNfproto(af), sCtStateNew(), sAddrSet(af, true, set, true), drop})
+		}
 		over := c.overloadStmts(r, af)
 		// pf checks both on TCP connections only (pf_src_connlimit).
 		tcp := sL4proto(unix.IPPROTO_TCP, false)
@@ -93,9 +107,14 @@ func ruleFamilies(r *Rule) []int {
 
 // limitSet declares a per-source set of rule limits.
 func (c *compiler) limitSet(base string, af int, timeout time.Duration) string {
+	return c.limitSetOf(base, af, timeout, limitSetSize)
+}
+
+// limitSetOf declares a per-source set of size elements.
+func (c *compiler) limitSetOf(base string, af int, timeout time.Duration, size uint32) string {
 	name := base + afSuffix(af)
 	if c.prog.Set(name) == nil {
-		c.prog.Sets = append(c.prog.Sets, &Set{Name: name, Key: keyOf(af), Eval: true, Size: limitSetSize, Timeout: timeout})
+		c.prog.Sets = append(c.prog.Sets, &Set{Name: name, Key: keyOf(af), Eval: true, Size: size, Timeout: timeout})
 	}
 	return name
 }
@@ -178,6 +197,16 @@ func sDynCount(af int, set string, n uint32) Stmt {
 	return Stmt{fmt.Sprintf("add @%s { %s ct count over %d }", set, kw, n), []expr.Any{p,
 		&expr.Dynset{SrcRegKey: reg, SetName: set, Operation: unix.NFT_DYNSET_OP_ADD,
 			Exprs: []expr.Any{&expr.Connlimit{Count: n, Flags: expr.NFT_CONNLIMIT_F_INV}}}}}
+}
+
+// sDynCountAll is "add @set { ip saddr ct count 4294967295 }": the
+// source's element counts the connection and never refuses it; the add
+// fails only when a new source does not fit in the set.
+func sDynCountAll(af int, set string) Stmt {
+	p, kw, _ := loadAddr(af, true)
+	return Stmt{fmt.Sprintf("add @%s { %s ct count %d }", set, kw, uint32(0xffffffff)), []expr.Any{p,
+		&expr.Dynset{SrcRegKey: reg, SetName: set, Operation: unix.NFT_DYNSET_OP_ADD,
+			Exprs: []expr.Any{&expr.Connlimit{Count: 0xffffffff}}}}}
 }
 
 // sDynRate is "update @set { ip saddr limit rate over R/unit burst N

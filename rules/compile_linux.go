@@ -54,9 +54,6 @@ func (c *compiler) check(r *Rule) {
 	if r.PktRate.Limit != 0 {
 		e("max-pkt-rate")
 	}
-	if r.MaxSrcNodes != 0 {
-		e("max-src-nodes")
-	}
 	if r.Flush == 1 {
 		w("overload flush: every state the address opened is flushed on Linux, as with flush global")
 	}

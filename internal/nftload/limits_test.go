@@ -27,6 +27,25 @@ func open(t *testing.T, h *lab.Host, addr string) (net.Conn, string) {
 	return c, pass
 }
 
+// openFrom is open from local address src.
+func openFrom(t *testing.T, h *lab.Host, src, addr string) (net.Conn, string) {
+	var c net.Conn
+	err := h.Do(func() (err error) {
+		d := net.Dialer{Timeout: probeTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		c, err = d.Dial("tcp", addr)
+		return err
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if got := echo(c); got != pass {
+		c.Close()
+		return nil, got
+	}
+	return c, pass
+}
+
 // echo sends a line on c and classifies the answer.
 func echo(c net.Conn) string {
 	c.SetDeadline(time.Now().Add(probeTimeout))
@@ -125,6 +144,35 @@ func TestStateLimits(t *testing.T) {
 		}
 		if got[0] != pass || got[1] != pass || got[2] != drop {
 			t.Errorf("three UDP states under max-src-states 2: %v; want pass, pass, drop", got)
+		}
+	})
+
+	t.Run("max-src-nodes", func(t *testing.T) {
+		const cli2 = "10.0.1.3"
+		tp.c.AddAddr("eth0", cli2+"/24")
+		t.Cleanup(func() { tp.c.DelAddr("eth0", cli2+"/24") })
+		if err := tp.load(base+"pass in on r0 proto tcp to port 7 keep state (max-src-nodes 1)\n", nil); err != nil {
+			t.Fatal(err)
+		}
+		c1, got1 := openFrom(t, tp.c, cli, echoAddr)
+		c2, got2 := openFrom(t, tp.c, cli, echoAddr)
+		_, got3 := openFrom(t, tp.c, cli2, echoAddr)
+		if got1 != pass || got2 != pass || got3 != drop {
+			t.Fatalf("under max-src-nodes 1, two connections from %s then one from %s: %s, %s, %s; want pass, pass, drop",
+				cli, cli2, got1, got2, got3)
+		}
+		// Once the first source has no connection left, the second
+		// one fits.
+		c1.Close()
+		c2.Close()
+		var got4 string
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			if _, got4 = openFrom(t, tp.c, cli2, echoAddr); got4 == pass {
+				break
+			}
+		}
+		if got4 != pass {
+			t.Errorf("from %s after %s's connections closed: %s, want pass", cli2, cli, got4)
 		}
 	})
 
