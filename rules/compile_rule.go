@@ -328,20 +328,29 @@ func (c *compiler) anchor(r *Rule, sc *scope) {
 	if sc.path != "" {
 		path = sc.path + "/" + path
 	}
-	if r.Quick && sc.quick {
+	quick := r.Quick
+	if strings.HasSuffix(r.Anchor.Call, "/*") && !r.Anchor.Inline {
+		// A wildcard: the children's rules in turn, in one chain; pf
+		// ignores quick on it (only a quick rule inside stops).
+		quick = false
+		for _, child := range r.Anchor.Children {
+			c.rules(child.Ruleset, &scope{ch: ch, d: sc.d, path: child.Call, quick: sc.quick})
+		}
+	}
+	if quick && sc.quick {
 		c.errorf(r, "anchor quick inside a quick anchor: not supported on Linux")
 	}
-	inner := &scope{ch: ch, d: sc.d, path: path, quick: sc.quick || r.Quick}
+	inner := &scope{ch: ch, d: sc.d, path: path, quick: sc.quick || quick}
 	c.rules(r.Anchor.Ruleset, inner)
 	var tail []Stmt
-	if r.Quick {
+	if quick {
 		tail = append(tail, sMarkSet(^uint32(MarkAnchor), 0))
 	}
 	tail = append(tail, sVerdict(expr.VerdictJump, name))
 	for _, m := range c.matches(r, sc.d) {
 		sc.ch.Rules = append(sc.ch.Rules, &NRule{Stmts: append(m, tail...), Comment: ruleComment(r)})
 	}
-	if r.Quick {
+	if quick {
 		sc.ch.Rules = append(sc.ch.Rules, &NRule{Stmts: []Stmt{sMarkTest(MarkAnchor, MarkAnchor, false),
 			sVerdict(expr.VerdictGoto, decideChain(sc.d))}, Comment: "anchor quick"})
 	}

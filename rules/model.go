@@ -203,6 +203,11 @@ type Anchor struct {
 	Call    string // the name as printed; "_N" for unnamed inline anchors
 	Inline  bool
 	Ruleset *Ruleset
+	// Children are, for a wildcard call ("name/*"), the loaded anchors
+	// directly below name in name order, each with its full path as
+	// Call: pf evaluates their rules one after the other
+	// (pf_step_into_anchor, anchor_wildcard).
+	Children []*Anchor
 }
 
 // NewRule returns a rule with nothing set: no rdomain, no rtable, no

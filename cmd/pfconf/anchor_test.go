@@ -64,4 +64,27 @@ func TestAnchorLoads(t *testing.T) {
 		t.Fatalf("load anchor: exit %d: %s", code, errs)
 	}
 	check("load anchor", false, true)
+
+	// A wildcard: the children of relayd, in name order.
+	wild := writeConf(t, "pf3.conf", "block return all\nanchor \"relayd/*\"\n")
+	if code, _, errs := run("-f", wild); code != 0 {
+		t.Fatalf("wildcard: exit %d: %s", code, errs)
+	}
+	check("wildcard, no children", false, false)
+	if code, _, errs := run("-a", "relayd/ssh", "-f", writeConf(t, "ssh.conf", "pass in proto tcp to port 22\n")); code != 0 {
+		t.Fatalf("-a relayd/ssh -f: exit %d: %s", code, errs)
+	}
+	check("wildcard, one child", true, false)
+	// A child's quick rule ends the evaluation for the next child too.
+	if code, _, errs := run("-a", "relayd/a", "-f", writeConf(t, "a.conf", "block return quick proto tcp to port 22\npass in proto tcp to port 23\n")); code != 0 {
+		t.Fatalf("-a relayd/a -f: exit %d: %s", code, errs)
+	}
+	check("wildcard, relayd/a before relayd/ssh", false, true)
+	if code, out, errs := run("-a", "relayd/ssh", "-s", "rules"); code != 0 || out != "pass in proto tcp from any to any port = 22 flags S/SA\n" {
+		t.Errorf("-a relayd/ssh -s rules: exit %d, %q, %q", code, out, errs)
+	}
+	if code, _, errs := run("-a", "relayd/a", "-F", "rules"); code != 0 {
+		t.Fatalf("-a relayd/a -F rules: exit %d: %s", code, errs)
+	}
+	check("wildcard, relayd/a flushed", true, false)
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sort"
 	"strings"
 
 	"carpfw/carp"
@@ -201,24 +202,59 @@ func spliceAnchors(rs *rules.Ruleset, prefix string, anchors map[string]AnchorSo
 			ok = spliceAnchors(r.Anchor.Ruleset, path, anchors, cfg) && ok
 			continue
 		}
+		if base, wild := strings.CutSuffix(path, "/*"); wild {
+			r.Anchor.Children = nil
+			for _, child := range childAnchors(anchors, base) {
+				rs, good := spliceAnchor(child, anchors[child], anchors, cfg)
+				ok = ok && good
+				if good {
+					r.Anchor.Children = append(r.Anchor.Children, &rules.Anchor{Call: child, Ruleset: rs})
+				}
+			}
+			continue
+		}
 		a, found := anchors[path]
 		if !found {
 			continue
 		}
-		res := ParseAnchor(path, a, cfg)
-		if res.Errors > 0 {
-			ok = false
-			continue
+		rs, good := spliceAnchor(path, a, anchors, cfg)
+		ok = ok && good
+		if good {
+			r.Anchor.Ruleset = rs
 		}
-		if len(res.Tables) > 0 {
-			cfg.Stderr(fmt.Sprintf("%s: tables inside anchor %q are not supported on Linux\n", a.Name, path))
-			ok = false
-			continue
-		}
-		r.Anchor.Ruleset = res.Rules
-		ok = spliceAnchors(res.Rules, path, anchors, cfg) && ok
 	}
 	return ok
+}
+
+// spliceAnchor parses the loaded anchor at path, its own anchors spliced
+// in.
+func spliceAnchor(path string, a AnchorSource, anchors map[string]AnchorSource, cfg parser.Config) (*rules.Ruleset, bool) {
+	res := ParseAnchor(path, a, cfg)
+	if res.Errors > 0 {
+		return nil, false
+	}
+	if len(res.Tables) > 0 {
+		cfg.Stderr(fmt.Sprintf("%s: tables inside anchor %q are not supported on Linux\n", a.Name, path))
+		return nil, false
+	}
+	return res.Rules, spliceAnchors(res.Rules, path, anchors, cfg)
+}
+
+// childAnchors are the loaded anchors directly below base ("" for the
+// main ruleset), in name order as pf's anchor tree holds them.
+func childAnchors(anchors map[string]AnchorSource, base string) []string {
+	var out []string
+	for p := range anchors {
+		rest, ok := strings.CutPrefix(p, base+"/")
+		if base == "" {
+			rest, ok = p, true
+		}
+		if ok && rest != "" && !strings.Contains(rest, "/") {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // AnchorPath is the path of an anchor called as call from the anchor at
@@ -256,6 +292,14 @@ func FindAnchor(rs *rules.Ruleset, path string) *rules.Ruleset {
 			}
 			if found := find(r.Anchor.Ruleset, p); found != nil {
 				return found
+			}
+			for _, child := range r.Anchor.Children {
+				if child.Call == path {
+					return child.Ruleset
+				}
+				if found := find(child.Ruleset, child.Call); found != nil {
+					return found
+				}
 			}
 		}
 		return nil
