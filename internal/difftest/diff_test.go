@@ -163,9 +163,12 @@ func (d *differ) ruleset(seed int64, idx int) {
 	}
 }
 
+// portKey is an evaluator's translated end and the end it talks to: pf
+// (and the evaluator) use a nat port again towards another peer.
 type portKey struct {
 	addr netip.Addr
 	port uint16
+	peer netip.AddrPort
 }
 
 // caseRun is the packet sequence of one ruleset.
@@ -449,18 +452,20 @@ func (c *caseRun) agree(s *sent) bool {
 	}
 	switch w.Proto {
 	case eval.ProtoTCP, eval.ProtoUDP:
-		return c.samePort(w.Src, w.SrcPort, k.SrcPort, want.nat) && c.samePort(w.Dst, w.DstPort, k.DstPort, [2]uint16{})
+		return c.samePort(w.Src, w.SrcPort, k.SrcPort, want.nat, netip.AddrPortFrom(w.Dst, w.DstPort)) &&
+			c.samePort(w.Dst, w.DstPort, k.DstPort, [2]uint16{}, netip.AddrPortFrom(w.Src, w.SrcPort))
 	case eval.ProtoICMP:
 		if w.ICMPType == 0 || w.ICMPType == 8 {
-			return c.samePort(w.Src, w.ICMPID, k.ICMPID, want.nat) || c.samePort(w.Dst, w.ICMPID, k.ICMPID, [2]uint16{})
+			return c.samePort(w.Src, w.ICMPID, k.ICMPID, want.nat, netip.AddrPortFrom(w.Dst, 0)) ||
+				c.samePort(w.Dst, w.ICMPID, k.ICMPID, [2]uint16{}, netip.AddrPortFrom(w.Src, 0))
 		}
 		if w.Inner != nil {
 			// The quoted packet, translated back as the error's
 			// connection was.
 			wi, ki := w.Inner, k.Inner
 			return ki != nil && wi.Src == ki.Src && wi.Dst == ki.Dst &&
-				c.samePort(wi.Src, wi.SrcPort, ki.SrcPort, [2]uint16{}) &&
-				c.samePort(wi.Dst, wi.DstPort, ki.DstPort, [2]uint16{})
+				c.samePort(wi.Src, wi.SrcPort, ki.SrcPort, [2]uint16{}, netip.AddrPortFrom(wi.Dst, wi.DstPort)) &&
+				c.samePort(wi.Dst, wi.DstPort, ki.DstPort, [2]uint16{}, netip.AddrPortFrom(wi.Src, wi.SrcPort))
 		}
 	}
 	return true
@@ -469,8 +474,8 @@ func (c *caseRun) agree(s *sent) bool {
 // samePort compares the evaluator's port with the kernel's: equal, in
 // the nat-to range (then remembered), or the kernel's port for the
 // evaluator's one seen before.
-func (c *caseRun) samePort(a netip.Addr, want, got uint16, nat [2]uint16) bool {
-	k := portKey{a, want}
+func (c *caseRun) samePort(a netip.Addr, want, got uint16, nat [2]uint16, peer netip.AddrPort) bool {
+	k := portKey{a, want, peer}
 	if nat[1] != 0 {
 		if got < nat[0] || got > nat[1] {
 			return false
