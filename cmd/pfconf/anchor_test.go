@@ -43,6 +43,11 @@ func TestAnchorLoads(t *testing.T) {
 		t.Errorf("-a extra -f bad: exit %d, %q", code, errs)
 	}
 	check("after a bad anchor file", true, true)
+	tab := writeConf(t, "tab.conf", "table <t> { 10.0.1.2 }\npass in proto tcp from <t> to port 22\n")
+	if code, _, errs := run("-a", "extra", "-f", tab); code == 0 || !strings.Contains(errs, "tab.conf:1: table <t> inside anchor \"extra\": not supported on Linux") {
+		t.Errorf("-a extra -f with a table: exit %d, %q", code, errs)
+	}
+	check("after an anchor file with a table", true, true)
 	if code, _, errs := run("-f", main); code != 0 {
 		t.Fatalf("main again: exit %d: %s", code, errs)
 	}

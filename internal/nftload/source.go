@@ -234,7 +234,9 @@ func spliceAnchor(path string, a AnchorSource, anchors map[string]AnchorSource, 
 		return nil, false
 	}
 	if len(res.Tables) > 0 {
-		cfg.Stderr(fmt.Sprintf("%s: tables inside anchor %q are not supported on Linux\n", a.Name, path))
+		t := res.Tables[0]
+		cfg.Stderr(fmt.Sprintf("%s:%d: table <%s> inside anchor %q: not supported on Linux (pfconf's tables are global; define it in the main ruleset)\n",
+			t.File, t.Line, t.Name, path))
 		return nil, false
 	}
 	return res.Rules, spliceAnchors(res.Rules, path, anchors, cfg)
