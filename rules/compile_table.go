@@ -44,11 +44,14 @@ func afSuffix(af int) string {
 	return "_4"
 }
 
-// sanitize keeps a name usable as an nft identifier.
+// sanitize keeps a name usable inside an nft identifier (nft's scanner:
+// letters, digits and "/", "-", "_", "."), so that a table name such as
+// <bad-hosts>, an anchor's scoped table or an interface such as eth0.100
+// keeps its own name.
 func sanitize(s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '/') {
 			b[i] = '_'
 		}
 	}

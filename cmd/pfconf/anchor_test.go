@@ -43,11 +43,48 @@ func TestAnchorLoads(t *testing.T) {
 		t.Errorf("-a extra -f bad: exit %d, %q", code, errs)
 	}
 	check("after a bad anchor file", true, true)
-	tab := writeConf(t, "tab.conf", "table <t> { 10.0.1.2 }\npass in proto tcp from <t> to port 22\n")
-	if code, _, errs := run("-a", "extra", "-f", tab); code == 0 || !strings.Contains(errs, "tab.conf:1: table <t> inside anchor \"extra\": not supported on Linux") {
-		t.Errorf("-a extra -f with a table: exit %d, %q", code, errs)
+
+	// A table defined in an anchor is the anchor's (pf attaches it to
+	// the anchor's ruleset): the main ruleset's <t> is another.
+	mainT := writeConf(t, "pf-t.conf", "table <t> { 10.9.9.9 }\nblock return all\npass in proto tcp from <t> to port 22\nanchor \"extra\"\n")
+	if code, _, errs := run("-f", mainT); code != 0 {
+		t.Fatalf("main with <t>: exit %d: %s", code, errs)
 	}
-	check("after an anchor file with a table", true, true)
+	tab := writeConf(t, "tab.conf", "table <t> { 10.0.1.2 }\npass in proto tcp from <t> to port 23\n")
+	if code, _, errs := run("-a", "extra", "-f", tab); code != 0 {
+		t.Fatalf("-a extra -f with a table: exit %d, %q", code, errs)
+	}
+	check("an anchor's own table", false, true)
+	if code, out, errs := run("-a", "extra", "-t", "t", "-T", "show"); code != 0 || out != "   10.0.1.2\n" {
+		t.Errorf("-a extra -t t -T show: exit %d, %q, %q", code, out, errs)
+	}
+	if code, out, errs := run("-t", "t", "-T", "show"); code != 0 || out != "   10.9.9.9\n" {
+		t.Errorf("-t t -T show (the main ruleset's): exit %d, %q, %q", code, out, errs)
+	}
+	if code, out, errs := run("-s", "Tables"); code != 0 || out != "t\n" {
+		t.Errorf("-s Tables: exit %d, %q, %q", code, out, errs)
+	}
+	if code, out, errs := run("-a", "extra", "-s", "Tables"); code != 0 || out != "t\n" {
+		t.Errorf("-a extra -s Tables: exit %d, %q, %q", code, out, errs)
+	}
+	if code, out, errs := run("-a", "extra", "-s", "rules"); code != 0 || out != "pass in proto tcp from <t> to any port = 23 flags S/SA\n" {
+		t.Errorf("-a extra -s rules with a table: exit %d, %q, %q", code, out, errs)
+	}
+	if code, _, errs := run("-a", "extra", "-t", "t", "-T", "delete", "10.0.1.2"); code != 0 {
+		t.Errorf("-a extra -t t -T delete: exit %d, %q", code, errs)
+	}
+	check("the anchor's table emptied", false, false)
+	if code, _, errs := run("-a", "extra", "-t", "t", "-T", "add", "10.0.1.0/24"); code != 0 {
+		t.Errorf("-a extra -t t -T add: exit %d, %q", code, errs)
+	}
+	check("the anchor's table refilled", false, true)
+	if code, _, errs := run("-a", "extra", "-f", extra); code != 0 {
+		t.Fatalf("-a extra -f again: exit %d: %s", code, errs)
+	}
+	if code, _, errs := run("-f", main); code != 0 {
+		t.Fatalf("main again: exit %d: %s", code, errs)
+	}
+	check("main and extra again", true, true)
 	if code, _, errs := run("-f", main); code != 0 {
 		t.Fatalf("main again: exit %d: %s", code, errs)
 	}

@@ -116,9 +116,9 @@ func run(cmd *cobra.Command, o *options) error {
 	}
 	if o.anchor != "" {
 		o.anchor = strings.Trim(o.anchor, "/")
-		if o.anchor == "" || o.tableCmd != "" || o.enable || o.disable ||
-			o.show != "" && o.show != "rules" || o.flush != "" && o.flush != "rules" {
-			return fmt.Errorf("-a applies to -f, -s rules and -F rules only")
+		if o.anchor == "" || o.enable || o.disable ||
+			o.show != "" && o.show != "rules" && o.show != "Tables" || o.flush != "" && o.flush != "rules" {
+			return fmt.Errorf("-a applies to -f, -s rules, -s Tables, -F rules and -t only")
 		}
 	}
 	if o.file != "" && o.noAction {

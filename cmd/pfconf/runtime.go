@@ -232,12 +232,13 @@ func flushTables() (int, error) {
 // messages and exit statuses (2 when -T test does not match all, 255 for
 // a failed table operation).
 func tableCmd(cmd *cobra.Command, o *options) error {
+	name := nftload.ScopedTable(o.anchor, o.table)
 	if o.tableCmd == "show" {
 		conn, err := newConn()
 		if err != nil {
 			return cli.Errorf("%v", err)
 		}
-		c, err := nftload.ReadTable(conn, o.table)
+		c, err := nftload.ReadTable(conn, name)
 		if err != nil {
 			return &cli.ExitError{Code: 255, Err: err}
 		}
@@ -248,7 +249,7 @@ func tableCmd(cmd *cobra.Command, o *options) error {
 	if err != nil {
 		return cli.Errorf("%v", err)
 	}
-	res, err := nftload.TableCommand(newConn, o.table, o.tableCmd, addrs)
+	res, err := nftload.TableCommand(newConn, name, o.tableCmd, addrs)
 	if err != nil {
 		if errors.Is(err, nftload.ErrNoTable) {
 			return &cli.ExitError{Code: 255, Err: err}

@@ -155,6 +155,15 @@ func showTables(w *strings.Builder, o *options) error {
 		return err
 	}
 	for _, n := range names {
+		// An anchor's tables (nftload.ScopedTable) show under -a only.
+		if o.anchor != "" {
+			var ok bool
+			if n, ok = strings.CutPrefix(n, o.anchor+"/"); !ok || strings.Contains(n, "/") {
+				continue
+			}
+		} else if strings.Contains(n, "/") {
+			continue
+		}
 		if o.verbose > 0 {
 			fmt.Fprintf(w, "--a-r--\t%s\n", n)
 			continue

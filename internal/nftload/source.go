@@ -87,13 +87,14 @@ func Compile(src Source) (*rules.Program, error) {
 	for path, a := range src.Anchors {
 		anchors[path] = a
 	}
-	if !spliceAnchors(res.Rules, "", anchors, cfg) {
+	tables := res.Tables
+	if !spliceAnchors(res.Rules, "", anchors, cfg, &tables) {
 		return nil, ErrSyntax
 	}
 	parser.ExpandNr(res.Rules)
 	loc := newLocator(src, inv, res.Rules)
 	opts := rules.CompileOptions{
-		Tables: res.Tables, Skip: skip, Queues: res.Queues,
+		Tables: tables, Skip: skip, Queues: res.Queues,
 		Groups: src.Groups, IfAddrs: src.IfAddrs, ReadFile: os.ReadFile,
 		Position: loc.position, QueuePosition: loc.queue, Strict: src.Strict,
 	}
@@ -185,10 +186,10 @@ func HostIfAddrs(dir string) func(string) []netip.Prefix {
 // spliceAnchors fills the anchor calls of rs (whose anchor path is
 // prefix) that have no inline rules with the rulesets loaded for their
 // paths, parsed as pfctl -a PATH parses them, recursively; it reports
-// false after printing parse errors. Tables defined inside a loaded
-// anchor are refused: pf scopes them to the anchor, pfconf's tables are
-// global.
-func spliceAnchors(rs *rules.Ruleset, prefix string, anchors map[string]AnchorSource, cfg parser.Config) bool {
+// false after printing parse errors. The tables defined inside a loaded
+// anchor are appended to tables under their scoped names (ScopedTable);
+// with tables nil, the rules keep the names they were written with.
+func spliceAnchors(rs *rules.Ruleset, prefix string, anchors map[string]AnchorSource, cfg parser.Config, tables *[]*rules.Table) bool {
 	if rs == nil {
 		return true
 	}
@@ -199,13 +200,13 @@ func spliceAnchors(rs *rules.Ruleset, prefix string, anchors map[string]AnchorSo
 		}
 		path := AnchorPath(prefix, r.Anchor.Call)
 		if r.Anchor.Inline || r.Anchor.Ruleset != nil {
-			ok = spliceAnchors(r.Anchor.Ruleset, path, anchors, cfg) && ok
+			ok = spliceAnchors(r.Anchor.Ruleset, path, anchors, cfg, tables) && ok
 			continue
 		}
 		if base, wild := strings.CutSuffix(path, "/*"); wild {
 			r.Anchor.Children = nil
 			for _, child := range childAnchors(anchors, base) {
-				rs, good := spliceAnchor(child, anchors[child], anchors, cfg)
+				rs, good := spliceAnchor(child, anchors[child], anchors, cfg, tables)
 				ok = ok && good
 				if good {
 					r.Anchor.Children = append(r.Anchor.Children, &rules.Anchor{Call: child, Ruleset: rs})
@@ -217,7 +218,7 @@ func spliceAnchors(rs *rules.Ruleset, prefix string, anchors map[string]AnchorSo
 		if !found {
 			continue
 		}
-		rs, good := spliceAnchor(path, a, anchors, cfg)
+		rs, good := spliceAnchor(path, a, anchors, cfg, tables)
 		ok = ok && good
 		if good {
 			r.Anchor.Ruleset = rs
@@ -227,19 +228,69 @@ func spliceAnchors(rs *rules.Ruleset, prefix string, anchors map[string]AnchorSo
 }
 
 // spliceAnchor parses the loaded anchor at path, its own anchors spliced
-// in.
-func spliceAnchor(path string, a AnchorSource, anchors map[string]AnchorSource, cfg parser.Config) (*rules.Ruleset, bool) {
+// in, its tables scoped to it.
+func spliceAnchor(path string, a AnchorSource, anchors map[string]AnchorSource, cfg parser.Config, tables *[]*rules.Table) (*rules.Ruleset, bool) {
 	res := ParseAnchor(path, a, cfg)
 	if res.Errors > 0 {
 		return nil, false
 	}
-	if len(res.Tables) > 0 {
-		t := res.Tables[0]
-		cfg.Stderr(fmt.Sprintf("%s:%d: table <%s> inside anchor %q: not supported on Linux (pfconf's tables are global; define it in the main ruleset)\n",
-			t.File, t.Line, t.Name, path))
-		return nil, false
+	scopeTables(res, path, tables)
+	return res.Rules, spliceAnchors(res.Rules, path, anchors, cfg, tables)
+}
+
+// ScopedTable is the name pfconf gives table name defined in the anchor
+// at path: pf attaches a table to the ruleset that defines it
+// (pfr_attach_table), so an anchor's <t> is not the main ruleset's.
+// pf's table names hold no "/", so the scoped names never meet the main
+// ruleset's; nft accepts "/" in set names.
+func ScopedTable(path, name string) string {
+	if path == "" {
+		return name
 	}
-	return res.Rules, spliceAnchors(res.Rules, path, anchors, cfg)
+	return path + "/" + name
+}
+
+// scopeTables renames the tables an anchor's parse defined to their
+// scoped names, in the definitions (appended to tables) and in the
+// anchor's own rules; a rule that names a table the anchor does not
+// define uses the main ruleset's, as pf falls back to the root's table.
+// Inline anchors inside the file are rulesets of their own in pf and
+// keep the global names, but for pfctl's automatic tables (address
+// pools), which the parse numbered from zero again.
+func scopeTables(res *parser.Result, path string, tables *[]*rules.Table) {
+	if len(res.Tables) == 0 || tables == nil {
+		return
+	}
+	names := map[string]string{}
+	for _, t := range res.Tables {
+		c := *t
+		c.Name = ScopedTable(path, t.Name)
+		names[t.Name] = c.Name
+		*tables = append(*tables, &c)
+	}
+	var rename func(rs *rules.Ruleset, top bool)
+	rename = func(rs *rules.Ruleset, top bool) {
+		if rs == nil {
+			return
+		}
+		for _, r := range rs.Rules {
+			if r.Anchor != nil {
+				if r.Anchor.Inline {
+					rename(r.Anchor.Ruleset, false)
+				}
+				continue
+			}
+			for _, a := range []*rules.AddrWrap{&r.Src.Addr, &r.Dst.Addr, &r.Nat.Addr, &r.Rdr.Addr, &r.Route.Addr} {
+				if n, ok := names[a.Table]; ok && a.Type == rules.AddrTable && (top || strings.HasPrefix(a.Table, "__automatic_")) {
+					a.Table = n
+				}
+			}
+			if n, ok := names[r.OverloadTable]; ok && top {
+				r.OverloadTable = n
+			}
+		}
+	}
+	rename(res.Rules, true)
 }
 
 // childAnchors are the loaded anchors directly below base ("" for the
@@ -323,7 +374,9 @@ func LoadedAnchor(saved Saved, path string) (*rules.Ruleset, error) {
 	if res.Errors > 0 {
 		return nil, fmt.Errorf("the loaded ruleset no longer parses: %s", strings.TrimSpace(diag.String()))
 	}
-	if !spliceAnchors(res.Rules, "", saved.Anchors, cfg) {
+	// No tables: the rules keep the names they were written with, for
+	// printing.
+	if !spliceAnchors(res.Rules, "", saved.Anchors, cfg, nil) {
 		return nil, fmt.Errorf("a loaded anchor no longer parses: %s", strings.TrimSpace(diag.String()))
 	}
 	if rs := FindAnchor(res.Rules, path); rs != nil {
