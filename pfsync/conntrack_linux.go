@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -50,11 +49,11 @@ const (
 // KernelConntrack is Conntrack over ctnetlink in the caller's network
 // namespace: events on a netlink socket of our own decoded by
 // ctnat.DecodeEntry (held equal to github.com/ti-mo/conntrack's decoder),
-// dumps through github.com/ti-mo/conntrack, writes through internal/ctnat
-// (which carries NAT bindings).
+// dumps and writes through internal/ctnat (which carries NAT bindings),
+// each on a socket of its own.
 type KernelConntrack struct {
 	ev   *netlink.Conn
-	dump *conntrack.Conn
+	dump *ctnat.Conn
 	wr   *ctnat.Conn
 	out  chan CTMsg
 	errc chan error
@@ -75,9 +74,9 @@ func OpenKernelConntrack() (*KernelConntrack, error) {
 	if k.wr, err = ctnat.Dial(); err != nil {
 		return nil, err
 	}
-	if k.dump, err = conntrack.Dial(nil); err != nil {
+	if k.dump, err = ctnat.Dial(); err != nil {
 		k.wr.Close()
-		return nil, fmt.Errorf("conntrack: dial: %w", err)
+		return nil, err
 	}
 	if k.ev, err = netlink.Dial(unix.NETLINK_NETFILTER, nil); err != nil {
 		k.wr.Close()
@@ -238,15 +237,7 @@ func (k *KernelConntrack) Events() (<-chan CTMsg, <-chan error) { return k.out, 
 
 // Dump implements Conntrack.
 func (k *KernelConntrack) Dump() ([]ctnat.Entry, error) {
-	flows, err := k.dump.Dump(nil)
-	if err != nil {
-		return nil, fmt.Errorf("conntrack: dump: %w", err)
-	}
-	out := make([]ctnat.Entry, len(flows))
-	for i := range flows {
-		out[i] = ctnat.FromFlow(&flows[i])
-	}
-	return out, nil
+	return k.dump.Dump()
 }
 
 // Write implements Conntrack.

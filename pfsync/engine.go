@@ -512,11 +512,38 @@ func sawTraffic(prev, now uint32, elapsed, skew time.Duration) bool {
 // traffic here: it is refreshed with an UPD_C so that peers, which see
 // no conntrack event for mere activity, do not expire it.
 func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
+	g.StartReconcile(dump, start).Step(len(dump), now)
+}
+
+// Reconciliation is a Reconcile done a chunk at a time: the worker
+// interleaves the chunks with conntrack events and frames, so that a
+// table of thousands of entries does not hold them back for
+// milliseconds (the replication lag's tail, docs/pfsync.md §9). Events
+// taken between two chunks are newer than the dump, as those taken while
+// the dump ran always were.
+type Reconciliation struct {
+	g     *Engine
+	dump  []ctnat.Entry
+	start time.Time
+	seen  map[Key]bool
+	next  int
+}
+
+// StartReconcile begins a reconciliation against dump, started at start.
+func (g *Engine) StartReconcile(dump []ctnat.Entry, start time.Time) *Reconciliation {
 	g.Stats.Reconciles++
-	seen := make(map[Key]bool, len(dump))
-	for _, e := range dump {
+	return &Reconciliation{g: g, dump: dump, start: start, seen: make(map[Key]bool, len(dump))}
+}
+
+// Step compares up to n more entries of the dump; after the last one it
+// ends the reconciliation (states gone without an event) and reports
+// true.
+func (r *Reconciliation) Step(n int, now time.Time) bool {
+	g, start := r.g, r.start
+	end := min(len(r.dump), r.next+n)
+	for _, e := range r.dump[r.next:end] {
 		k := KeyOf(e)
-		seen[k] = true
+		r.seen[k] = true
 		t := g.byKey[k]
 		if t == nil {
 			if d, ok := g.destroyed[k]; ok && !d.Before(start) {
@@ -548,6 +575,11 @@ func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
 			g.update(t, now)
 		}
 	}
+	r.next = end
+	if end < len(r.dump) {
+		return false
+	}
+	seen := r.seen
 	for k := range g.nosync {
 		if !seen[k] {
 			delete(g.nosync, k)
@@ -569,6 +601,7 @@ func (g *Engine) Reconcile(dump []ctnat.Entry, start, now time.Time) {
 			g.dels = append(g.dels, t.ref)
 		}
 	}
+	return true
 }
 
 // Pending reports whether Flush has something to send.

@@ -376,3 +376,47 @@ func TestEngineReconcileIgnoresDestroyedDuringDump(t *testing.T) {
 		t.Errorf("ReconcileNew %d after a later dump, want 1", a.Stats.ReconcileNew)
 	}
 }
+
+// TestEngineReconcileInChunks: a reconciliation done one entry at a
+// time ends as the whole one does, and only at its last step; an event
+// taken between two steps (a destroy of an entry the dump still holds)
+// is not undone by the rest of the dump.
+func TestEngineReconcileInChunks(t *testing.T) {
+	setup := func() (*Engine, []ctnat.Entry) {
+		a := NewEngine(1, t0)
+		gone, quiet, busy := conn(1, ctnat.TCPEstablished), conn(2, ctnat.TCPEstablished), conn(3, ctnat.TCPEstablished)
+		for _, e := range []ctnat.Entry{gone, quiet, busy} {
+			a.Local(CTNew, e, t0)
+		}
+		a.Flush()
+		missed := conn(4, ctnat.TCPEstablished)
+		return a, []ctnat.Entry{quiet, busy, missed}
+	}
+	t1 := t0.Add(10 * time.Second)
+	whole, dump := setup()
+	whole.Reconcile(dump, t1, t1)
+	chunked, dump := setup()
+	r := chunked.StartReconcile(dump, t1)
+	for i := range dump {
+		if done := r.Step(1, t1); done != (i == len(dump)-1) {
+			t.Fatalf("step %d: done %v", i, done)
+		}
+	}
+	if whole.Stats != chunked.Stats {
+		t.Errorf("stats: whole %+v, in chunks %+v", whole.Stats, chunked.Stats)
+	}
+	if w, c := len(whole.Flush()), len(chunked.Flush()); w != c || w == 0 {
+		t.Errorf("frames: whole %d, in chunks %d", w, c)
+	}
+
+	// busy is destroyed between the first and the second step.
+	a, dump := setup()
+	r = a.StartReconcile(dump, t1)
+	r.Step(1, t1)
+	a.Local(CTDestroy, dump[1], t1.Add(time.Millisecond))
+	for !r.Step(1, t1.Add(2*time.Millisecond)) {
+	}
+	if n, _ := a.Len(); n != 2 { // quiet and missed
+		t.Errorf("%d states after a destroy between steps, want 2", n)
+	}
+}

@@ -201,6 +201,12 @@ func (w *Worker) loop(ctx context.Context) error {
 	defer reconcile.Stop()
 	dumps := make(chan dumpResult, 1)
 	dumping := false
+	// A reconciliation in progress, a chunk per wake of step.
+	var (
+		rec   *Reconciliation
+		recCt Conntrack
+		step  = make(chan struct{}, 1)
+	)
 	defer func() {
 		if dumping {
 			<-dumps
@@ -261,10 +267,12 @@ func (w *Worker) loop(ctx context.Context) error {
 			b := &w.rx
 			b.ops, b.bus, b.bulkReq = b.ops[:0], b.bus[:0], false
 			w.receive(in, b)
+			in.Release()
 			for i := 0; i < 255; i++ {
 				select {
 				case in := <-inbound:
 					w.receive(in, b)
+					in.Release()
 					continue
 				default:
 				}
@@ -294,7 +302,7 @@ func (w *Worker) loop(ctx context.Context) error {
 			// stall receiving; not while a bulk update comes in or goes
 			// out, which it would slow down (a dump of 100,000 entries
 			// costs about half a second of CPU).
-			if w.ct != nil && !dumping && w.bulk.State != BulkBulk && !w.eng.BulkRunning() {
+			if w.ct != nil && !dumping && rec == nil && w.bulk.State != BulkBulk && !w.eng.BulkRunning() {
 				// Writes still queued would look like states gone
 				// from the kernel: wait for them, so that every state
 				// the engine has at the dump's start is in the kernel.
@@ -312,7 +320,15 @@ func (w *Worker) loop(ctx context.Context) error {
 			case d.err != nil:
 				w.Log.Printf("%s: %v", w.Name, d.err)
 			case d.ct == w.ct:
-				w.eng.Reconcile(d.entries, d.start, time.Now())
+				rec, recCt = w.eng.StartReconcile(d.entries, d.start), d.ct
+			}
+		case <-step:
+			if rec == nil || recCt != w.ct {
+				rec = nil // conntrack was reopened: the next dump redoes it
+				break
+			}
+			if rec.Step(reconcileChunk, time.Now()) {
+				rec = nil
 			}
 		}
 		// A transfer, or a backlog of events (a burst of new
@@ -327,6 +343,11 @@ func (w *Worker) loop(ctx context.Context) error {
 				bulkTick.Stop()
 			}
 			ticking = running
+		}
+		// The next chunk of a reconciliation, unless a bulk transfer
+		// runs: it waits until the transfer is over.
+		if rec != nil && len(step) == 0 && w.bulk.State != BulkBulk && !w.eng.BulkRunning() {
+			step <- struct{}{}
 		}
 		if w.eng.Urgent() {
 			w.flush()
@@ -512,6 +533,10 @@ func (w *Worker) setDemote(n int) {
 	w.demote = n
 }
 
+// reconcileChunk is how many dumped entries a reconciliation compares
+// between two looks at events and frames (well under a millisecond).
+const reconcileChunk = 256
+
 func (w *Worker) flush() {
 	if !w.eng.Pending() {
 		return
@@ -524,6 +549,18 @@ func (w *Worker) flush() {
 
 func (w *Worker) send(frames [][]byte) {
 	w.lastSend = time.Now()
+	if all, ok := w.sc.(interface{ SendAll([][]byte) (int, error) }); ok && len(frames) > 1 {
+		n, err := all.SendAll(frames)
+		w.eng.Stats.OPackets += uint64(n)
+		if err != nil {
+			// A frame the kernel refused is lost, as with Send; the
+			// rest go out one by one.
+			w.eng.Stats.OErrors++
+			frames = frames[n+1:]
+		} else {
+			frames = nil
+		}
+	}
 	for _, f := range frames {
 		if err := w.sc.Send(f); err != nil {
 			w.eng.Stats.OErrors++
