@@ -22,10 +22,7 @@ import (
 func TestKernelBatchAndNAT(t *testing.T) {
 	l := lab.New(t)
 	h := l.Host("fw")
-	// A NAT hook must exist for CTA_NAT_SRC to be accepted.
-	if out, err := h.Run("sh", "-c", "nft -f - <<'EOF'\ntable ip n {\n chain p {\n  type nat hook postrouting priority 100;\n }\n}\nEOF"); err != nil {
-		t.Fatalf("nft: %v\n%s", err, out)
-	}
+	natHook(t, h)
 	c, s, n := netip.MustParseAddr("10.1.0.10"), netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("198.51.100.1")
 	nat := Entry{
 		Orig:    Tuple{Src: c, Dst: s, Proto: unix.IPPROTO_TCP, SrcPort: 40000, DstPort: 80},
@@ -109,15 +106,7 @@ func TestKernelKeepsBeLiberal(t *testing.T) {
 		if err := ct.Create(e); err != nil {
 			return err
 		}
-		tc, err := conntrack.Dial(nil)
-		if err != nil {
-			return err
-		}
-		defer tc.Close()
-		flows, err := tc.Dump(nil)
-		for _, f := range flows {
-			got = append(got, FromFlow(&f))
-		}
+		got, err = libraryDump()
 		return err
 	})
 	if err != nil {
@@ -137,9 +126,7 @@ func TestKernelKeepsBeLiberal(t *testing.T) {
 func TestKernelDumpMatchesLibrary(t *testing.T) {
 	l := lab.New(t)
 	h := l.Host("fw")
-	if out, err := h.Run("sh", "-c", "nft -f - <<'EOF'\ntable ip n {\n chain p {\n  type nat hook postrouting priority 100;\n }\n}\nEOF"); err != nil {
-		t.Fatalf("nft: %v\n%s", err, out)
-	}
+	natHook(t, h)
 	base := Entry{
 		Orig:    Tuple{Src: netip.MustParseAddr("10.1.0.10"), Dst: netip.MustParseAddr("192.0.2.10"), Proto: unix.IPPROTO_TCP, SrcPort: 40000, DstPort: 80},
 		Status:  StatusSeenReply | StatusAssured,
@@ -179,19 +166,8 @@ func TestKernelDumpMatchesLibrary(t *testing.T) {
 		if ours, err = d.Dump(); err != nil {
 			return err
 		}
-		tc, err := conntrack.Dial(nil)
-		if err != nil {
-			return err
-		}
-		defer tc.Close()
-		flows, err := tc.Dump(nil)
-		if err != nil {
-			return err
-		}
-		for i := range flows {
-			lib = append(lib, FromFlow(&flows[i]))
-		}
-		return nil
+		lib, err = libraryDump()
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -213,4 +189,31 @@ func TestKernelDumpMatchesLibrary(t *testing.T) {
 	if d := cmp.Diff(norm(lib), norm(ours)); d != "" {
 		t.Errorf("Dump differs from the library's (-library +ours):\n%s", d)
 	}
+}
+
+// natHook adds a NAT hook to h: CTA_NAT_SRC is accepted only with one.
+func natHook(t *testing.T, h *lab.Host) {
+	t.Helper()
+	if out, err := h.Run("sh", "-c", "nft -f - <<'EOF'\ntable ip n {\n chain p {\n  type nat hook postrouting priority 100;\n }\n}\nEOF"); err != nil {
+		t.Fatalf("nft: %v\n%s", err, out)
+	}
+}
+
+// libraryDump reads the caller's table through github.com/ti-mo/conntrack,
+// each flow converted by FromFlow: the reference for Dump.
+func libraryDump() ([]Entry, error) {
+	tc, err := conntrack.Dial(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tc.Close()
+	flows, err := tc.Dump(nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(flows))
+	for i := range flows {
+		out = append(out, FromFlow(&flows[i]))
+	}
+	return out, nil
 }

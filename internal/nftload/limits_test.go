@@ -15,23 +15,17 @@ import (
 // open connects from the client and checks that a line is echoed; nil
 // and the outcome when it is not.
 func open(t *testing.T, h *lab.Host, addr string) (net.Conn, string) {
-	c, err := h.DialTimeout("tcp", addr, probeTimeout)
-	if err != nil {
-		return nil, classify(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if got := echo(c); got != pass {
-		c.Close()
-		return nil, got
-	}
-	return c, pass
+	return openFrom(t, h, "", addr)
 }
 
-// openFrom is open from local address src.
+// openFrom is open from local address src ("" for the host's choice).
 func openFrom(t *testing.T, h *lab.Host, src, addr string) (net.Conn, string) {
 	var c net.Conn
 	err := h.Do(func() (err error) {
-		d := net.Dialer{Timeout: probeTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		d := net.Dialer{Timeout: probeTimeout}
+		if src != "" {
+			d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(src)}
+		}
 		c, err = d.Dial("tcp", addr)
 		return err
 	})
