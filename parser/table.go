@@ -18,7 +18,7 @@ func (p *parser) tableDef(t *TableDef, s stmt) {
 		p.errorAt(file, line, "table name too long, max 31 chars")
 		return
 	}
-	tbl := &rules.Table{Name: t.Name, File: file, Line: line}
+	tbl := &rules.Table{Name: t.Name}
 	for _, o := range t.Opts {
 		oline := o.Pos.Line
 		switch {

@@ -37,10 +37,6 @@ type Table struct {
 	Flags    int
 	InitAddr bool
 	Inits    []TableInit
-	// File and Line locate the definition, for messages ("" and 0
-	// for pfctl's automatic tables).
-	File string
-	Line int
 }
 
 // PrintTable renders a table definition as print_tabledef does: flags,
