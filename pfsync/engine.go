@@ -27,6 +27,7 @@ type Engine struct {
 	byKey  map[Key]*tracked
 	byRef  map[Ref]*tracked
 	nosync map[Key]bool // entries seen unsyncable: update events may lack the label
+	spare  [][]byte     // sent frames, for the packer to reuse (Recycle)
 	// destroyed remembers when DESTROY events came, so that a dump read
 	// before them does not bring the entries back (Reconcile).
 	destroyed map[Key]time.Time
@@ -609,7 +610,7 @@ func (g *Engine) Pending() bool { return len(g.queue)+len(g.dels)+len(g.reqs) > 
 
 // Flush builds the queued records into frames of at most MTU bytes.
 func (g *Engine) Flush() [][]byte {
-	pk := newPacker(g.MTU)
+	pk := g.packer()
 	for _, t := range g.queue {
 		q := t.q
 		t.q = pendNone
@@ -634,7 +635,7 @@ func (g *Engine) Flush() [][]byte {
 			if x == nil {
 				x = ext
 			}
-			pk.add(a, &s, x)
+			pk.addState(a, &s, x)
 			t.announced = true
 		case pendUpdC:
 			u := ExportUpdC(t.e, t.ref)
@@ -660,9 +661,32 @@ func (g *Engine) Flush() [][]byte {
 	return pk.done()
 }
 
+// packer returns a packer that builds its frames in recycled ones.
+func (g *Engine) packer() *packer {
+	pk := newPacker(g.MTU)
+	pk.spare = &g.spare
+	return pk
+}
+
+// spareFrames bounds how many sent frames the engine keeps for reuse:
+// two of the worker's bulk bursts.
+const spareFrames = 1024
+
+// Recycle hands frames that Flush, BulkNext or BulkRequest built back to
+// the engine once they are sent, to build later ones in: the caller must
+// not use them after.
+func (g *Engine) Recycle(frames [][]byte) {
+	for _, f := range frames {
+		if len(g.spare) >= spareFrames {
+			return
+		}
+		g.spare = append(g.spare, f)
+	}
+}
+
 // BulkRequest returns the frame that asks peers for a bulk update.
 func (g *Engine) BulkRequest() []byte {
-	pk := newPacker(g.MTU)
+	pk := g.packer()
 	pk.add(ActionUpdReq, &UpdReq{}, nil)
 	return pk.done()[0]
 }
@@ -701,7 +725,7 @@ func (g *Engine) BulkNext(n int) [][]byte {
 	if b == nil {
 		return nil
 	}
-	pk := newPacker(g.MTU)
+	pk := g.packer()
 	if !b.started {
 		pk.add(ActionBus, &Bus{CreatorID: g.CreatorID, Status: BusStart}, nil)
 	}
@@ -715,7 +739,7 @@ func (g *Engine) BulkNext(n int) [][]byte {
 		if err != nil {
 			continue
 		}
-		pk.add(ActionUpd, &s, x)
+		pk.addState(ActionUpd, &s, x)
 		g.Stats.BulkStates++
 	}
 	if b.pos >= len(b.refs) && len(pk.pkts) < n {
@@ -725,73 +749,4 @@ func (g *Engine) BulkNext(n int) [][]byte {
 	}
 	b.started = true
 	return pk.done()
-}
-
-// packer fills frames of at most mtu bytes with sections; a state's
-// LinuxExt record goes in the same frame as the state.
-type packer struct {
-	mtu   int
-	pkts  [][]byte
-	secs  []Section
-	ext   []Record
-	size  int
-	index map[Action]int
-}
-
-func newPacker(mtu int) *packer { return &packer{mtu: mtu, size: HeaderLen, index: map[Action]int{}} }
-
-func (p *packer) add(a Action, r Record, x *LinuxExt) {
-	need := r.size()
-	if _, ok := p.index[a]; !ok {
-		need += SubheaderLen
-	}
-	if x != nil {
-		need += LinuxExtLen
-		if len(p.ext) == 0 {
-			need += SubheaderLen
-		}
-	}
-	if p.size+need > p.mtu && len(p.secs) > 0 {
-		p.emit()
-		p.add(a, r, x)
-		return
-	}
-	i, ok := p.index[a]
-	if !ok {
-		i = len(p.secs)
-		p.index[a] = i
-		p.secs = append(p.secs, Section{Action: a})
-	}
-	p.secs[i].Records = append(p.secs[i].Records, r)
-	if x != nil {
-		p.ext = append(p.ext, x)
-	}
-	p.size += need
-}
-
-// flushIf starts a new frame if the current one has a section of a.
-func (p *packer) flushIf(a Action) {
-	if _, ok := p.index[a]; ok {
-		p.emit()
-	}
-}
-
-func (p *packer) emit() {
-	if len(p.secs) == 0 {
-		return
-	}
-	pkt := Packet{Sections: p.secs}
-	if len(p.ext) > 0 {
-		pkt.Sections = append(pkt.Sections, Section{Action: ActionLinuxExt, Records: p.ext})
-	}
-	b, err := pkt.MarshalBinary()
-	if err == nil {
-		p.pkts = append(p.pkts, b)
-	}
-	p.secs, p.ext, p.size, p.index = nil, nil, HeaderLen, map[Action]int{}
-}
-
-func (p *packer) done() [][]byte {
-	p.emit()
-	return p.pkts
 }

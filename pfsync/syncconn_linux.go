@@ -23,7 +23,9 @@ import (
 // SyncConn is the worker's seam to the sync link: IP protocol 240 on
 // syncdev (reference §1.1). RawSync is the real one; tests use a fake.
 type SyncConn interface {
-	// Send sends one pfsync frame (the IP payload) to the peer.
+	// Send sends one pfsync frame (the IP payload) to the peer. It
+	// must not keep frame after it returns: the worker builds later
+	// frames in it.
 	Send(frame []byte) error
 	// Inbound yields the frames received on syncdev.
 	Inbound() <-chan Inbound
@@ -69,8 +71,13 @@ type RawSync struct {
 	once  sync.Once
 }
 
-// InboundQueue frames wait between the socket and the worker.
-const InboundQueue = 16384
+// InboundQueue frames, at most, wait between the socket and the worker:
+// a few slab blocks' worth. A backlog waits in the socket's buffer
+// (SyncSocketBuffer) instead, in kernel memory: a deep queue here held
+// a bulk transfer's backlog, some 17 MB, in fresh heap pages, and
+// touching fresh pages was the largest single cost of a receiving
+// worker.
+const InboundQueue = 512
 
 // SyncSocketBuffer is the sync socket's receive buffer: room for a whole
 // 100,000-state bulk transfer (20,000 frames of about 2 KiB of kernel

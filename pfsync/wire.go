@@ -323,8 +323,19 @@ func parseSection(sh Subheader, b []byte) (Section, error) {
 	if count > 0 {
 		s.Records = make([]Record, count)
 	}
+	// Full states, the bulk of a transfer, come from one allocation per
+	// section rather than one each.
+	var states []State
+	if sh.Action.RecordLen() == StateLen {
+		states = make([]State, count)
+	}
 	for i := range count {
-		r := newRecord(sh.Action)
+		var r Record
+		if states != nil {
+			r = &states[i]
+		} else {
+			r = newRecord(sh.Action)
+		}
 		if err := r.UnmarshalBinary(b[i*mlen : (i+1)*mlen]); err != nil {
 			return Section{}, err // cannot happen: mlen ≥ RecordLen
 		}

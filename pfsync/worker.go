@@ -549,6 +549,7 @@ func (w *Worker) flush() {
 
 func (w *Worker) send(frames [][]byte) {
 	w.lastSend = time.Now()
+	defer w.eng.Recycle(frames) // sent or refused, the socket keeps no reference
 	if all, ok := w.sc.(interface{ SendAll([][]byte) (int, error) }); ok && len(frames) > 1 {
 		n, err := all.SendAll(frames)
 		w.eng.Stats.OPackets += uint64(n)

@@ -20,6 +20,11 @@ import (
 	"time"
 )
 
+// readyPoll is how often Detach asks whether the worker is ready: a
+// worker answers some 50 ms after its keeper starts, and every
+// millisecond of waiting is one more before, say, a bulk update starts.
+const readyPoll = 2 * time.Millisecond
+
 // Detach starts argv in a new session with stdin from /dev/null and its
 // output appended to logPath, then waits until ready reports true. On
 // timeout, or when the process exits first, it returns an error that
@@ -46,7 +51,7 @@ func Detach(argv []string, logPath string, ready func() bool, timeout time.Durat
 		select {
 		case err := <-exited:
 			return fmt.Errorf("worker exited (%v)%s", err, logTail(logPath))
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(readyPoll):
 		}
 	}
 	return fmt.Errorf("worker did not start within %v%s", timeout, logTail(logPath))
