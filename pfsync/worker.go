@@ -18,6 +18,7 @@ import (
 	"carpfw/internal/ctl"
 	"carpfw/internal/ctnat"
 	"carpfw/internal/demote"
+	"carpfw/internal/hugeheap"
 	"carpfw/internal/link"
 )
 
@@ -46,6 +47,11 @@ type Worker struct {
 	// so that reading, writing, the collector and the loop run side by
 	// side.
 	BusyProcs int
+	// HugeHeap, if not 0, is how many bytes of heap growth the worker
+	// asks transparent huge pages for while a bulk update is pending
+	// (internal/hugeheap): the states come in by the tens of
+	// megabytes, and in 4 KiB pages each page's first touch is a fault.
+	HugeHeap int
 
 	cfg    Config
 	stop   context.CancelFunc
@@ -61,6 +67,7 @@ type Worker struct {
 	lastSend  time.Time
 	rx        rxBatch // reused for every run of received frames
 	narrow    int     // GOMAXPROCS to restore when no longer busy; 0: not widened
+	huge      *hugeheap.Advice
 	wr        *writer
 }
 
@@ -81,6 +88,10 @@ func (w *Worker) widen(busy bool) {
 // its frame. OpenBSD sends within a second; a short delay keeps the
 // window of states a crash loses small and still fills frames in bursts.
 const DefaultFlushDelay = 5 * time.Millisecond
+
+// DefaultHugeHeap is the heap growth a worker asks huge pages for while
+// its bulk update is pending: about what 100,000 states take.
+const DefaultHugeHeap = 64 << 20
 
 // DefaultBulkEvery and DefaultBulkBurst pace a bulk transfer: this many
 // frames every this long (OpenBSD: one frame every 20 ms). At MTU 1500,
@@ -515,6 +526,10 @@ func (w *Worker) bulkStep(ev BulkEvent) {
 	}
 	if w.bulk.State == BulkDone || w.bulk.State == BulkNone {
 		w.eng.Hold(false)
+		w.huge.End() // later growth is page by page, beside the lag
+		w.huge = nil
+	} else if w.huge == nil && w.HugeHeap > 0 {
+		w.huge = hugeheap.Reserve(w.HugeHeap)
 	}
 	w.setDemote(w.bulk.Demotion())
 }

@@ -8,14 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"carpfw/internal/hugeheap"
 	"carpfw/internal/supervise"
 	"carpfw/pfsync"
 )
-
-// heapReserve is the heap growth the worker asks huge pages for: about
-// what 100,000 states take.
-const heapReserve = 64 << 20
 
 func newWorkerCmd(o *options) *cobra.Command {
 	var supervised bool
@@ -45,14 +40,10 @@ that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
 				// GOMAXPROCS in the environment overrides.
 				busyProcs = runtime.GOMAXPROCS(1)
 			}
-			if !supervised {
-				// A bulk update grows the heap by some 60 MB at once:
-				// in huge pages, not 20,000 page faults.
-				hugeheap.Reserve(heapReserve)
-			}
 			run := func(ctx context.Context) error {
 				w := pfsync.NewWorker(dir, name, os.Stderr)
 				w.BusyProcs = busyProcs
+				w.HugeHeap = pfsync.DefaultHugeHeap
 				return w.Run(ctx)
 			}
 			return supervise.RunWorker(dir, name, supervised, run, nil)

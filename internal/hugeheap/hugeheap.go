@@ -21,6 +21,11 @@
 // in 2 MiB steps. Where the kernel has no huge page to give, or the
 // runtime places later memory elsewhere, faults are 4 KiB ones as
 // before: the reservation is an optimisation, never a requirement.
+//
+// A huge page costs one fault but a 2 MiB clear: right for a heap that
+// grows by tens of megabytes at once, wrong for one that grows a page
+// at a time beside latency-sensitive work. So the advice is meant to be
+// held for a burst of growth and withdrawn after it (Advice.End).
 package hugeheap
 
 import (
@@ -33,19 +38,36 @@ import (
 // hugePage is the x86-64 and arm64 transparent huge page size.
 const hugePage = 2 << 20
 
-// Reserve marks about n bytes of the heap's next growth for huge pages
-// and reports whether the kernel accepted the advice.
-func Reserve(n int) bool {
+// Advice is a range of the heap advised for huge pages.
+type Advice struct{ start, n uintptr }
+
+// Reserve marks about n bytes of the heap's next growth for huge pages.
+// It returns nil if the kernel refused the advice.
+func Reserve(n int) *Advice {
 	if n < 2*hugePage {
-		return false
+		return nil
 	}
 	b := make([]byte, n)
 	p := uintptr(unsafe.Pointer(&b[0]))
 	from := int((p+hugePage-1)&^(hugePage-1) - p)
 	to := int((p+uintptr(n))&^(hugePage-1) - p)
 	err := unix.Madvise(b[from:to], unix.MADV_HUGEPAGE)
+	a := &Advice{start: p + uintptr(from), n: uintptr(to - from)}
 	runtime.KeepAlive(b)
 	b = nil
 	runtime.GC() // give the block back before anything else is allocated
-	return err == nil
+	if err != nil {
+		return nil
+	}
+	return a
+}
+
+// End withdraws the advice (MADV_NOHUGEPAGE): huge pages already in use
+// stay, later growth in the range takes ordinary pages again. A nil
+// Advice does nothing.
+func (a *Advice) End() {
+	if a == nil {
+		return
+	}
+	unix.Syscall(unix.SYS_MADVISE, a.start, a.n, unix.MADV_NOHUGEPAGE)
 }

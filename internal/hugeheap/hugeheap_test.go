@@ -2,6 +2,7 @@ package hugeheap
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,15 +17,23 @@ func TestReserveMarksTheNextHeapGrowth(t *testing.T) {
 	if err != nil || strings.Contains(string(mode), "[never]") {
 		t.Skipf("transparent huge pages unavailable (%q, %v)", mode, err)
 	}
-	if !Reserve(32 << 20) {
+	a := Reserve(32 << 20)
+	if a == nil {
 		t.Fatal("madvise(MADV_HUGEPAGE) refused")
 	}
-	// Allocations the size of a bulk transfer's states.
+	// Allocations the size of a bulk transfer's states land in the range.
 	keep := make([][]byte, 0, 4096)
+	var addr uintptr
 	for range 4096 {
-		keep = append(keep, make([]byte, 4096))
+		b := make([]byte, 4096)
+		keep = append(keep, b)
+		if p := uintptr(unsafePointer(b)); addr == 0 && p >= a.start && p < a.start+a.n {
+			addr = p
+		}
 	}
-	addr := uintptr(unsafePointer(keep[2048]))
+	if addr == 0 {
+		t.Fatalf("no allocation of 16 MB after Reserve landed in the advised range %#x-%#x (first at %p)", a.start, a.start+a.n, &keep[0][0])
+	}
 	smaps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +45,18 @@ func TestReserveMarksTheNextHeapGrowth(t *testing.T) {
 	if !strings.Contains(" "+flags+" ", " hg ") {
 		t.Errorf("the mapping holding the heap's new memory (%#x) has VmFlags %q, want hg", addr, flags)
 	}
+
+	// Withdrawn, the range is advised against huge pages.
+	a.End()
+	smaps, err = os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags, _ = vmFlags(string(smaps), addr)
+	if !strings.Contains(" "+flags+" ", " nh ") || strings.Contains(" "+flags+" ", " hg ") {
+		t.Errorf("after End the mapping has VmFlags %q, want nh and no hg", flags)
+	}
+	runtime.KeepAlive(keep)
 }
 
 func unsafePointer(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
