@@ -38,12 +38,7 @@ func newPacker(mtu int) *packer {
 func (p *packer) add(a Action, r Record, x *LinuxExt) {
 	sec := p.reserve(a, x != nil)
 	b, err := r.appendTo(sec.body)
-	if err != nil {
-		p.unreserve(sec, x != nil)
-		return
-	}
-	sec.body = b
-	p.commit(sec, x)
+	p.settle(sec, b, err, x)
 }
 
 // addState is add for a full state, without the interface call that
@@ -51,12 +46,22 @@ func (p *packer) add(a Action, r Record, x *LinuxExt) {
 func (p *packer) addState(a Action, s *State, x *LinuxExt) {
 	sec := p.reserve(a, x != nil)
 	b, err := s.appendTo(sec.body)
+	p.settle(sec, b, err, x)
+}
+
+// settle keeps a record reserve made room for and appendTo encoded into
+// b, with its LinuxExt record, or gives the room back if it failed.
+func (p *packer) settle(sec *packedSection, b []byte, err error, x *LinuxExt) {
 	if err != nil {
 		p.unreserve(sec, x != nil)
 		return
 	}
 	sec.body = b
-	p.commit(sec, x)
+	sec.count++
+	if x != nil {
+		p.ext.body, _ = x.appendTo(p.ext.body)
+		p.ext.count++
+	}
 }
 
 // reserve makes room for one record of a (and a LinuxExt record if ext),
@@ -109,14 +114,6 @@ func (p *packer) unreserve(sec *packedSection, ext bool) {
 		if p.ext.count == 0 {
 			p.size -= SubheaderLen
 		}
-	}
-}
-
-func (p *packer) commit(sec *packedSection, x *LinuxExt) {
-	sec.count++
-	if x != nil {
-		p.ext.body, _ = x.appendTo(p.ext.body)
-		p.ext.count++
 	}
 }
 
