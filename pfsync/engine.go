@@ -113,9 +113,9 @@ type Op struct {
 // one go, on the insert that crosses its load limit: in bench/pfsync each
 // crossing (at 112, 224, 448 and 896 states) delayed the event that
 // caused it, and the lag of the connections behind it, by 1–4 ms, a
-// third of the worst samples of a run. Sized for 4,096 states, a small
-// firewall's table never crosses one; a larger one crosses them once,
-// while its table first fills.
+// third of the worst samples of a run. Sized for 4,096 states, the maps
+// of a small firewall never grow; a larger table's grow only while it
+// first fills beyond that.
 const initialStates = 4096
 
 // NewEngine returns an engine for creator id creator whose state ids
