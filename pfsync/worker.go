@@ -20,6 +20,7 @@ import (
 	"carpfw/internal/demote"
 	"carpfw/internal/hugeheap"
 	"carpfw/internal/link"
+	"carpfw/internal/rtsched"
 )
 
 // Worker runs pfsync0: it alone owns the control socket, the sync socket,
@@ -52,6 +53,15 @@ type Worker struct {
 	// (internal/hugeheap): the states come in by the tens of
 	// megabytes, and in 4 KiB pages each page's first touch is a fault.
 	HugeHeap int
+	// RTPriority, if not 0, is the SCHED_RR priority (1–99) the
+	// worker's threads run at except while busy (internal/rtsched): a
+	// new connection's state then goes out as soon as the kernel
+	// reports it, not after the tasks that woke with it. A busy time
+	// (BusyProcs) runs in the normal class, so that a transfer of
+	// 100,000 states cannot hold a CPU from the packet path (softirq
+	// work that ksoftirqd, a normal task, finishes). Where the class is
+	// refused the worker logs it once and runs in the normal class.
+	RTPriority int
 
 	cfg    Config
 	stop   context.CancelFunc
@@ -65,11 +75,84 @@ type Worker struct {
 
 	bulkTimer *time.Timer
 	lastSend  time.Time
-	rx        rxBatch // reused for every run of received frames
-	narrow    int     // GOMAXPROCS to restore when no longer busy; 0: not widened
+	rx        rxBatch       // reused for every run of received frames
+	narrow    int           // GOMAXPROCS to restore when no longer busy; 0: not widened
+	busy      bool          // in a busy time (setBusy)
+	rate      rateWindow    // events and frames handled, for busy times
+	rt        rtsched.Class // the class outside busy times; zero: not raised
 	huge      *hugeheap.Advice
 	wr        *writer
 }
+
+// DefaultRTPriority is the worker command's RTPriority: above every
+// normal task, below the kernel's threaded interrupt handlers
+// (SCHED_FIFO 50), which carry the packets it replicates the state of.
+// conntrackd runs at SCHED_RR 99 by default.
+const DefaultRTPriority = 10
+
+// setBusy enters or leaves a busy time (a transfer, a backlog of
+// events): BusyProcs Ps in the normal scheduling class, instead of one
+// P in the real-time class.
+func (w *Worker) setBusy(busy bool) {
+	if busy == w.busy {
+		return
+	}
+	w.busy = busy
+	w.widen(busy)
+	w.realtime(!busy)
+}
+
+// realtime puts the worker's threads in its real-time class (on) or the
+// normal one; a refusal is logged and ends real-time scheduling.
+func (w *Worker) realtime(on bool) {
+	if w.rt == (rtsched.Class{}) {
+		return
+	}
+	c := rtsched.Normal
+	if on {
+		c = w.rt
+	}
+	if err := rtsched.Set(c); err != nil {
+		w.Log.Printf("%s: %v; running in the normal class", w.Name, err)
+		rtsched.Set(rtsched.Normal)
+		w.rt = rtsched.Class{}
+	}
+}
+
+// rateWindow tells a busy time by its rate: more than busyRate events
+// and frames in one busyWindow, and busyHold after. At the rate of
+// single connections (a connection gives some seven conntrack events
+// within a millisecond) the worker stays in its real-time class and
+// writes peers' states itself; a burst of states (each event or frame
+// handled at once, in the real-time class, would preempt the programs
+// that make them, and send and write a frame per event) runs like a
+// transfer.
+type rateWindow struct {
+	start time.Time
+	n     int       // handled since start
+	until time.Time // busy until then
+}
+
+const (
+	busyWindow = 10 * time.Millisecond
+	busyRate   = 64 // 6,400 a second
+	busyHold   = 200 * time.Millisecond
+)
+
+// add counts k events or frames handled at now.
+func (r *rateWindow) add(now time.Time, k int) {
+	if now.Sub(r.start) >= busyWindow {
+		r.start, r.n = now, 0
+	}
+	r.n += k
+	if r.n > busyRate {
+		r.until = now.Add(busyHold)
+	}
+}
+
+// hot reports whether a window went above busyRate less than busyHold
+// ago.
+func (r *rateWindow) hot(now time.Time) bool { return now.Before(r.until) }
 
 // widen applies BusyProcs while busy (a transfer, a backlog of events)
 // and restores the previous GOMAXPROCS after.
@@ -232,6 +315,15 @@ func (w *Worker) loop(ctx context.Context) error {
 	bulkTimer.Stop()
 	defer bulkTimer.Stop()
 	w.bulkTimer = bulkTimer
+	if w.RTPriority != 0 {
+		if c, err := rtsched.RoundRobin(w.RTPriority); err != nil {
+			w.Log.Printf("%s: %v; running in the normal class", w.Name, err)
+		} else {
+			w.rt = c
+			w.realtime(true)
+			defer w.realtime(false)
+		}
+	}
 	if w.cfg.Up {
 		if err := w.startSync(); err != nil {
 			w.Log.Printf("%s: %v", w.Name, err)
@@ -258,8 +350,9 @@ func (w *Worker) loop(ctx context.Context) error {
 			r.reply <- ctlResp{v, err}
 		case m := <-events:
 			w.eng.Local(m.Kind, m.Entry, time.Now())
+			n := 1
 			// Drain what is queued without blocking, bounded.
-			for i := 0; i < 4096; i++ {
+			for ; n < 4096; n++ {
 				select {
 				case m := <-events:
 					w.eng.Local(m.Kind, m.Entry, time.Now())
@@ -268,6 +361,7 @@ func (w *Worker) loop(ctx context.Context) error {
 				}
 				break
 			}
+			w.rate.add(time.Now(), n)
 		case err := <-ctErr:
 			w.eng.Stats.EventErrors++
 			w.Log.Printf("%s: conntrack events: %v; reopening and reconciling", w.Name, err)
@@ -279,7 +373,8 @@ func (w *Worker) loop(ctx context.Context) error {
 			b.ops, b.bus, b.bulkReq = b.ops[:0], b.bus[:0], false
 			w.receive(in, b)
 			in.Release()
-			for i := 0; i < 255; i++ {
+			n := 1
+			for ; n < 256; n++ {
 				select {
 				case in := <-inbound:
 					w.receive(in, b)
@@ -289,6 +384,7 @@ func (w *Worker) loop(ctx context.Context) error {
 				}
 				break
 			}
+			w.rate.add(time.Now(), n)
 			w.finish(b)
 		case r := <-w.wr.results:
 			w.written(r)
@@ -345,8 +441,9 @@ func (w *Worker) loop(ctx context.Context) error {
 		// A transfer, or a backlog of events (a burst of new
 		// connections: the kernel drops events once the socket's
 		// buffer is full), runs on all the CPUs until it is over.
-		backlog := len(events) > cap(events)/4 || (w.narrow != 0 && len(events) > 0)
-		w.widen(w.bulk.State == BulkBulk || w.eng.BulkRunning() || backlog)
+		backlog := len(events) > cap(events)/4 || (w.busy && len(events) > 0)
+		hot := w.rate.hot(time.Now())
+		w.setBusy(w.bulk.State == BulkBulk || w.eng.BulkRunning() || backlog || hot)
 		if running := w.sc != nil && w.eng.BulkRunning(); running != ticking {
 			if running {
 				bulkTick.Reset(w.BulkEvery)
@@ -658,16 +755,28 @@ func (w *Worker) receive(in Inbound, b *rxBatch) {
 	b.bulkReq = b.bulkReq || bulkReq
 }
 
-// finish hands a batch's states to the writer; what must wait until they
-// are in (moving the bulk requester, so that a BUS END counts only once
-// its states are written; answering a bulk request) happens when its
-// result comes back (written).
+// finish writes a batch's states to conntrack: in busy times through
+// the writer, so that the kernel's work on one batch overlaps the
+// decoding of the next, else itself. What must wait until they are in
+// (moving the bulk requester, so that a BUS END counts only once its
+// states are written; answering a bulk request) happens once they are:
+// at once, or when the writer's result comes back (written).
 func (w *Worker) finish(b *rxBatch) {
-	after := rxAfter{bus: append([]BulkEvent(nil), b.bus...), bulkReq: b.bulkReq}
-	if (w.ct == nil || len(b.ops) == 0) && w.wr.pending == 0 {
-		w.afterWrite(after)
+	if w.wr.pending == 0 && (w.ct == nil || len(b.ops) == 0 || !w.busy) {
+		// Outside busy times the worker runs on one P, where the
+		// writer could not overlap anything: the loop writes itself,
+		// without a goroutine switch on the way of a peer's new
+		// state into the kernel.
+		if w.ct != nil && len(b.ops) > 0 {
+			for _, f := range applyOps(w.ct, b.ops) {
+				w.kernelError(f.op, f.err)
+			}
+			clear(b.ops) // drop the entries' pointers; the slice is reused
+		}
+		w.afterWrite(rxAfter{bus: b.bus, bulkReq: b.bulkReq})
 		return
 	}
+	after := rxAfter{bus: append([]BulkEvent(nil), b.bus...), bulkReq: b.bulkReq}
 	j := writeJob{ct: w.ct, ops: b.ops, after: after}
 	w.wr.pending++
 	for sent := false; !sent; {

@@ -243,3 +243,35 @@ func TestWorkerBulkDemotesUntilDone(t *testing.T) {
 		t.Errorf("carp demote %d after the bulk, want 0", n)
 	}
 }
+
+// TestRateWindowTellsBurstsFromConnections: single connections (seven
+// events a millisecond apart, every 20 ms) never make a busy time; more
+// than busyRate in a window does, until busyHold after the last such
+// window.
+func TestRateWindowTellsBurstsFromConnections(t *testing.T) {
+	var r rateWindow
+	now := t0
+	for conn := range 100 {
+		for range 7 {
+			r.add(now, 1)
+			if r.hot(now) {
+				t.Fatalf("connection %d at 50/s made a busy time", conn)
+			}
+			now = now.Add(time.Millisecond / 7)
+		}
+		now = now.Add(19 * time.Millisecond)
+	}
+	now = now.Add(busyWindow)
+	for i := range busyRate + 1 {
+		r.add(now, 1)
+		if hot := r.hot(now); hot != (i == busyRate) {
+			t.Fatalf("after %d events in one window: hot %v", i+1, hot)
+		}
+	}
+	if !r.hot(now.Add(busyHold - time.Millisecond)) {
+		t.Error("the busy time ended before busyHold")
+	}
+	if r.hot(now.Add(busyHold + time.Millisecond)) {
+		t.Error("the busy time lasted past busyHold")
+	}
+}

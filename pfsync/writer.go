@@ -9,9 +9,10 @@ import (
 )
 
 // writer applies batches of conntrack operations in a goroutine of its
-// own, in order, so that the kernel's work on one batch (the creates of
-// a bulk update are a third of the receiver's time) overlaps the
-// decoding of the next frames in the worker's loop. The loop gets each
+// own, in order, so that in busy times (several Ps, Worker.setBusy) the
+// kernel's work on one batch (the creates of a bulk update are a third
+// of the receiver's time) overlaps the decoding of the next frames in
+// the worker's loop; at other times the loop writes itself (finish). The loop gets each
 // batch's result back, with what had to wait until its states were in
 // (bulk events, a bulk request), and alone touches the engine.
 type writer struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -40,10 +41,15 @@ that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
 				// GOMAXPROCS in the environment overrides.
 				busyProcs = runtime.GOMAXPROCS(1)
 			}
+			rtprio, err := rtPriority()
+			if err != nil {
+				return err
+			}
 			run := func(ctx context.Context) error {
 				w := pfsync.NewWorker(dir, name, os.Stderr)
 				w.BusyProcs = busyProcs
 				w.HugeHeap = pfsync.DefaultHugeHeap
+				w.RTPriority = rtprio
 				return w.Run(ctx)
 			}
 			return supervise.RunWorker(dir, name, supervised, run, nil)
@@ -51,4 +57,20 @@ that restarts the worker when it dies (what pfsyncctl does when it detaches).`,
 	}
 	cmd.Flags().BoolVar(&supervised, "supervise", false, "run a keeper that restarts the worker when it dies")
 	return cmd
+}
+
+// rtPriorityEnv overrides the worker's real-time priority; 0 keeps it in
+// the normal scheduling class.
+const rtPriorityEnv = "CARPFW_PFSYNC_RTPRIO"
+
+func rtPriority() (int, error) {
+	v, ok := os.LookupEnv(rtPriorityEnv)
+	if !ok || v == "" {
+		return pfsync.DefaultRTPriority, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 99 {
+		return 0, fmt.Errorf("%s=%q: want 0 (normal scheduling) or a real-time priority 1-99", rtPriorityEnv, v)
+	}
+	return n, nil
 }
