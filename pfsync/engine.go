@@ -286,9 +286,22 @@ func (g *Engine) changed(t *tracked, now time.Time) bool {
 		t.ext = true
 	}
 	nv.src, nv.dst = max(nv.src, t.v.src), max(nv.dst, t.v.dst)
+	opening := !bothEstablished(t.v)
 	t.v = nv
 	g.update(t, now)
+	if opening && bothEstablished(nv) && t.e.Orig.Proto == unix.IPPROTO_TCP {
+		// The handshake is complete: until the peer knows it, a
+		// takeover drops the connection (the peer's entry is still in
+		// SYN_SENT, where conntrack takes the client's next ACK for
+		// invalid), so the update does not wait for the flush delay.
+		g.urgent = true
+	}
 	return true
+}
+
+// bothEstablished reports whether both peers of a view reached ESTABLISHED.
+func bothEstablished(v view) bool {
+	return v.src >= TCPSEstablished && v.dst >= TCPSEstablished
 }
 
 // update queues the compressed update of t (pfsync_update_state).

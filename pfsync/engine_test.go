@@ -145,15 +145,48 @@ func TestEngineUpdateRequest(t *testing.T) {
 func TestEngineMaxUpd(t *testing.T) {
 	a := NewEngine(1, t0)
 	a.MaxUpd = 2
-	e := conn(1, ctnat.TCPSynRecv)
+	e := conn(1, ctnat.TCPEstablished)
 	a.Local(CTNew, e, t0)
 	a.Flush()
-	for i, st := range []uint8{ctnat.TCPEstablished, ctnat.TCPFinWait, ctnat.TCPCloseWait} {
+	for i, st := range []uint8{ctnat.TCPFinWait, ctnat.TCPCloseWait, ctnat.TCPLastAck} {
 		e.TCP.State = st
 		a.Local(CTUpdate, e, t0)
 		if got, want := a.Urgent(), i == 2; got != want {
 			t.Errorf("update %d: urgent %v, want %v", i, got, want)
 		}
+	}
+}
+
+// TestEngineHandshakeDoneIsUrgent: the update that completes a TCP
+// handshake goes out at once; the updates of an opening or closing
+// connection wait for the flush delay.
+func TestEngineHandshakeDoneIsUrgent(t *testing.T) {
+	a := NewEngine(1, t0)
+	e := conn(1, ctnat.TCPSynSent)
+	e.Status &^= ctnat.StatusSeenReply | ctnat.StatusAssured
+	a.Local(CTNew, e, t0)
+	if !a.Urgent() {
+		t.Fatal("a new state is not urgent")
+	}
+	a.Flush()
+	for _, c := range []struct {
+		state  uint8
+		urgent bool
+	}{
+		{ctnat.TCPSynRecv, false},
+		{ctnat.TCPEstablished, true},
+		{ctnat.TCPFinWait, false},
+		{ctnat.TCPTimeWait, false},
+	} {
+		e.TCP.State = c.state
+		a.Local(CTUpdate, e, t0)
+		if got := a.Urgent(); got != c.urgent {
+			t.Errorf("update to conntrack state %d: urgent %v, want %v", c.state, got, c.urgent)
+		}
+		if !a.Pending() {
+			t.Errorf("update to conntrack state %d queued nothing", c.state)
+		}
+		a.Flush()
 	}
 }
 

@@ -168,9 +168,14 @@ func (w *Worker) widen(busy bool) {
 }
 
 // DefaultFlushDelay is how long a queued record waits for others to share
-// its frame. OpenBSD sends within a second; a short delay keeps the
-// window of states a crash loses small and still fills frames in bursts.
-const DefaultFlushDelay = 5 * time.Millisecond
+// its frame, unless something urgent (a new state, a completed TCP
+// handshake, maxupd) takes it along first. OpenBSD waits up to a
+// second. At tens of connections a second a connection's later updates
+// (its close) ride in the next connection's insert instead of a frame
+// of their own after a timer's wake-ups (bench/pfsync: CPU per
+// connection). The update a takeover needs to keep a connection, its
+// completed handshake, does not wait (Engine.changed).
+const DefaultFlushDelay = 100 * time.Millisecond
 
 // DefaultHugeHeap is the heap growth a worker asks huge pages for while
 // its bulk update is pending: about what 100,000 states take.
@@ -459,6 +464,11 @@ func (w *Worker) loop(ctx context.Context) error {
 		}
 		if w.eng.Urgent() {
 			w.flush()
+		}
+		if armed && !w.eng.Pending() {
+			// What the timer waited for left with something urgent.
+			flush.Stop()
+			armed = false
 		}
 		// A record goes out at once when nothing was sent for a flush
 		// delay (low rates: no added lag), else with the next ones
