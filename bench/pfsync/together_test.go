@@ -1,0 +1,138 @@
+package pfsyncbench
+
+import (
+	"fmt"
+	"os/exec"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"carpfw/internal/lab"
+)
+
+// BenchmarkLagBothAtOnce measures the replication lag of both
+// implementations at the same moments: two copies of the topology, one
+// running carpfw's pfsync and one conntrackd, and every 20 ms one new
+// connection through each (in alternating order). BenchmarkPfsyncVsConntrackd
+// measures them one after the other, so a stall of the shared machine (a
+// second of 4–10 ms lags) falls into one implementation's sample and
+// decides its p99; here it falls into both. Each b.N is a round of
+// lagConns connection pairs.
+func BenchmarkLagBothAtOnce(b *testing.B) {
+	if _, err := exec.LookPath("conntrackd"); err != nil {
+		b.Fatalf("conntrackd: %v (apt-get install conntrackd)", err)
+	}
+	tp, tc := newTopo(b), newTopo(b)
+	ims := [2]impl{&pfsyncImpl{t: tp, b: b}, &conntrackdImpl{t: tc, b: b}}
+	var rounds [][2][]time.Duration
+	for range b.N {
+		for i, im := range ims {
+			for _, h := range []*topo{tp, tc}[i].fw {
+				h.Run("conntrack", "-F")
+			}
+			im.start(0)
+			im.start(1)
+		}
+		for end := time.Now().Add(30 * time.Second); !(ims[0].ready(0) && ims[0].ready(1) && ims[1].ready(0) && ims[1].ready(1)); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(end) {
+				b.Fatal("not ready")
+			}
+		}
+		lags := lagTogether(b, tp, tc)
+		rounds = append(rounds, lags)
+		reportTogether(fmt.Sprintf("round %d", len(rounds)), lags)
+		for _, im := range ims {
+			im.stop(0)
+			im.stop(1)
+		}
+	}
+	if len(rounds) > 1 {
+		// Per figure, the median over the rounds.
+		pick := func(i int, q float64) time.Duration {
+			v := make([]time.Duration, len(rounds))
+			for j, r := range rounds {
+				v[j] = quantile(r[i], q)
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		fmt.Printf("median of %d rounds: pfsync lag med %v p99 %v; conntrackd med %v p99 %v; ratios med %.2f, p99 %.2f\n", len(rounds),
+			pick(0, .5), pick(0, .99), pick(1, .5), pick(1, .99),
+			float64(pick(0, .5))/float64(pick(1, .5)), float64(pick(0, .99))/float64(pick(1, .99)))
+	}
+}
+
+func quantile(l []time.Duration, q float64) time.Duration {
+	return l[min(len(l)-1, int(float64(len(l))*q))].Round(time.Microsecond)
+}
+
+func reportTogether(label string, lags [2][]time.Duration) {
+	line := func(l []time.Duration) string {
+		return fmt.Sprintf("n %4d med %9v p90 %9v p99 %9v max %9v", len(l), quantile(l, .5), quantile(l, .9), quantile(l, .99), l[len(l)-1].Round(time.Microsecond))
+	}
+	fmt.Printf("%s, both at once:\n  carpfw pfsync               %s\n  conntrackd ftfw (no cache)  %s\n  ratios pfsync/conntrackd: lag median %.2f, p99 %.2f\n", label,
+		line(lags[0]), line(lags[1]),
+		float64(quantile(lags[0], .5))/float64(quantile(lags[1], .5)), float64(quantile(lags[0], .99))/float64(quantile(lags[1], .99)))
+}
+
+// lagTogether opens lagConns pairs of connections, one through each
+// topology per tick, and returns each topology's sorted lags (fw1's NEW
+// to fw2's NEW, from conntrack -E on both firewalls).
+func lagTogether(b *testing.B, ts ...*topo) (out [2][]time.Duration) {
+	var ev [2][2]*lab.Proc
+	for j, t := range ts {
+		ln, err := t.server.Listen("tcp", serverAddr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		for i, h := range t.fw {
+			ev[j][i] = h.Start("conntrack", "-E", "-e", "NEW", "-o", "timestamp", "-b", "33554432", "-p", "tcp", "--dport", "5001")
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	tick := time.NewTicker(time.Second / lagRate)
+	for k := range lagConns {
+		<-tick.C
+		var wg sync.WaitGroup
+		for j := range ts {
+			t := ts[(j+k)%2]
+			wg.Go(func() {
+				if c, err := t.client.Dial("tcp", serverAddr); err == nil {
+					c.Close()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	tick.Stop()
+	time.Sleep(2 * time.Second)
+	for j := range ts {
+		var at [2]map[string]float64
+		for i, p := range ev[j] {
+			p.Term()
+			p.Wait(5 * time.Second)
+			at[i] = parseEvents(p.Output())
+		}
+		for k, t1 := range at[0] {
+			if t2, ok := at[1][k]; ok {
+				out[j] = append(out[j], time.Duration((t2-t1)*float64(time.Second)))
+			}
+		}
+		if len(out[j]) == 0 {
+			b.Fatalf("topology %d: no connection seen on both firewalls", j)
+		}
+		slices.Sort(out[j])
+	}
+	return out
+}
