@@ -632,41 +632,19 @@ func (r *Reconciliation) Step(n int, now time.Time) bool {
 func (g *Engine) Pending() bool { return len(g.queue)+len(g.dels)+len(g.reqs) > 0 }
 
 // Flush builds the queued records into frames of at most MTU bytes.
+// New states come first: a receiver writes a frame's records in order,
+// and a new connection's create should not wait behind the updates of
+// other states that rode along with it (DefaultFlushDelay).
 func (g *Engine) Flush() [][]byte {
 	pk := g.packer()
 	for _, t := range g.queue {
-		q := t.q
-		t.q = pendNone
-		var x *LinuxExt
-		if t.ext {
-			x = exportExt(t.e, t.ref)
-			t.ext = false
+		if t.q == pendIns && !t.announced {
+			g.pack(pk, t)
 		}
-		switch q {
-		case pendIns, pendUpd:
-			s, ext, err := Export(t.e, t.ref)
-			if err != nil {
-				continue
-			}
-			a := ActionIns
-			if q == pendUpd || t.announced {
-				a = ActionUpd
-				g.Stats.SentUpd++
-			} else {
-				g.Stats.SentIns++
-			}
-			if x == nil {
-				x = ext
-			}
-			pk.addState(a, &s, x)
-			t.announced = true
-		case pendUpdC:
-			u := ExportUpdC(t.e, t.ref)
-			pk.add(ActionUpdC, &u, x)
-			g.Stats.SentUpdC++
-		}
-		if x != nil {
-			g.Stats.SentExt++
+	}
+	for _, t := range g.queue {
+		if t.q != pendNone {
+			g.pack(pk, t)
 		}
 	}
 	g.queue = g.queue[:0]
@@ -682,6 +660,43 @@ func (g *Engine) Flush() [][]byte {
 	g.reqs = g.reqs[:0]
 	g.urgent = false // all of it is in these frames
 	return pk.done()
+}
+
+// pack adds t's queued record to pk and dequeues it.
+func (g *Engine) pack(pk *packer, t *tracked) {
+	q := t.q
+	t.q = pendNone
+	var x *LinuxExt
+	if t.ext {
+		x = exportExt(t.e, t.ref)
+		t.ext = false
+	}
+	switch q {
+	case pendIns, pendUpd:
+		s, ext, err := Export(t.e, t.ref)
+		if err != nil {
+			return
+		}
+		a := ActionIns
+		if q == pendUpd || t.announced {
+			a = ActionUpd
+			g.Stats.SentUpd++
+		} else {
+			g.Stats.SentIns++
+		}
+		if x == nil {
+			x = ext
+		}
+		pk.addState(a, &s, x)
+		t.announced = true
+	case pendUpdC:
+		u := ExportUpdC(t.e, t.ref)
+		pk.add(ActionUpdC, &u, x)
+		g.Stats.SentUpdC++
+	}
+	if x != nil {
+		g.Stats.SentExt++
+	}
 }
 
 // packer returns a packer that builds its frames in recycled ones.

@@ -453,3 +453,34 @@ func TestEngineReconcileInChunks(t *testing.T) {
 		t.Errorf("%d states after a destroy between steps, want 2", n)
 	}
 }
+
+// TestEngineFlushPutsNewStatesFirst: updates queued before a new state
+// ride in its frame behind it, so that the receiver creates the new
+// state before it writes the updates.
+func TestEngineFlushPutsNewStatesFirst(t *testing.T) {
+	a := NewEngine(1, t0)
+	old := conn(1, ctnat.TCPEstablished)
+	a.Local(CTNew, old, t0)
+	a.Flush()
+	old.TCP.State = ctnat.TCPFinWait
+	a.Local(CTUpdate, old, t0) // waits for the flush delay
+	if a.Urgent() {
+		t.Fatal("a closing update is urgent")
+	}
+	a.Local(CTNew, conn(2, ctnat.TCPSynSent), t0)
+	frames := a.Flush()
+	if len(frames) != 1 {
+		t.Fatalf("%d frames, want 1", len(frames))
+	}
+	p, err := ParsePacket(frames[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Action
+	for _, s := range p.Sections {
+		got = append(got, s.Action)
+	}
+	if len(got) != 2 || got[0] != ActionIns || got[1] != ActionUpdC {
+		t.Errorf("sections %v, want [INS UPD_C]", got)
+	}
+}

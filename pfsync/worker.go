@@ -443,9 +443,10 @@ func (w *Worker) loop(ctx context.Context) error {
 				rec = nil
 			}
 		}
-		// A transfer, or a backlog of events (a burst of new
+		// A transfer, a backlog of events (a burst of new
 		// connections: the kernel drops events once the socket's
-		// buffer is full), runs on all the CPUs until it is over.
+		// buffer is full) or a high rate of events or frames
+		// (rateWindow) is a busy time until it is over (setBusy).
 		backlog := len(events) > cap(events)/4 || (w.busy && len(events) > 0)
 		hot := w.rate.hot(time.Now())
 		w.setBusy(w.bulk.State == BulkBulk || w.eng.BulkRunning() || backlog || hot)
