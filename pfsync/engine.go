@@ -59,6 +59,7 @@ type tracked struct {
 	announced bool // peers know it: INS sent, or it came from a peer
 	q         pending
 	ext       bool // send a LinuxExt with the next record
+	hurry     bool // the queued record goes out with the next urgent flush
 	updates   int
 	v         view
 	lastRx    time.Time // last update applied from a peer
@@ -195,6 +196,13 @@ func (g *Engine) forget(t *tracked) {
 	}
 }
 
+// hurry makes t's queued record urgent: it goes out with the next
+// urgent flush (FlushUrgent) instead of waiting for the flush delay.
+func (g *Engine) hurry(t *tracked) {
+	t.hurry = true
+	g.urgent = true
+}
+
 func (g *Engine) enqueue(t *tracked, p pending) {
 	if t.q == pendNone {
 		g.queue = append(g.queue, t)
@@ -247,7 +255,7 @@ func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
 			// caller drained with it): until the peer has it, a
 			// takeover loses the connection.
 			g.enqueue(t, pendIns)
-			g.urgent = true
+			g.hurry(t)
 		}
 		return
 	}
@@ -294,7 +302,7 @@ func (g *Engine) changed(t *tracked, now time.Time) bool {
 		// takeover drops the connection (the peer's entry is still in
 		// SYN_SENT, where conntrack takes the client's next ACK for
 		// invalid), so the update does not wait for the flush delay.
-		g.urgent = true
+		g.hurry(t)
 	}
 	return true
 }
@@ -313,7 +321,7 @@ func (g *Engine) update(t *tracked, now time.Time) {
 		if t.e.Orig.Proto == unix.IPPROTO_TCP {
 			t.updates++
 			if g.MaxUpd > 0 && t.updates >= g.MaxUpd {
-				g.urgent = true
+				g.hurry(t)
 			}
 		}
 	default:
@@ -327,7 +335,7 @@ func (g *Engine) update(t *tracked, now time.Time) {
 		g.enqueue(t, pendUpdC)
 	}
 	if !t.lastRx.IsZero() && now.Sub(t.lastRx) < 2*time.Second {
-		g.urgent = true
+		g.hurry(t)
 	}
 }
 
@@ -374,7 +382,7 @@ func (g *Engine) ReceiveAppend(ops []Op, p *Packet, now time.Time) (_ []Op, bus 
 				if t := g.byRef[Ref{u.CreatorID, u.ID}]; t != nil {
 					g.enqueue(t, pendUpd)
 					t.ext = true
-					g.urgent = true
+					g.hurry(t)
 				}
 			case ActionDel:
 				ops = g.delete(Ref{r.(*State).CreatorID, r.(*State).ID}, ops)
@@ -503,7 +511,7 @@ func (g *Engine) merge(t *tracked, src, dst StatePeer, x *LinuxExt, now time.Tim
 	if stale > 0 {
 		g.Stats.Stale++
 		g.update(t, now)
-		g.urgent = true
+		g.hurry(t)
 	}
 	if stale == 2 {
 		return ops
@@ -662,10 +670,45 @@ func (g *Engine) Flush() [][]byte {
 	return pk.done()
 }
 
+// FlushUrgent builds only the urgent records (Urgent: new states, a
+// completed TCP handshake, maxupd, answers to peers, and update requests)
+// into frames, new states first, and leaves the others queued for Flush:
+// a frame that carries a new state carries nothing that would make the
+// peer write other states before it.
+func (g *Engine) FlushUrgent() [][]byte {
+	pk := g.packer()
+	for _, t := range g.queue {
+		if t.hurry && t.q == pendIns && !t.announced {
+			g.pack(pk, t)
+		}
+	}
+	n := len(g.queue)
+	rest := g.queue[:0]
+	for _, t := range g.queue {
+		switch {
+		case t.q == pendNone:
+		case t.hurry:
+			g.pack(pk, t)
+		default:
+			rest = append(rest, t)
+		}
+	}
+	clear(g.queue[len(rest):n])
+	g.queue = rest
+	for _, r := range g.reqs {
+		pk.add(ActionUpdReq, &UpdReq{ID: r.ID, CreatorID: r.CreatorID}, nil)
+		g.Stats.Requested++
+	}
+	g.reqs = g.reqs[:0]
+	g.urgent = false
+	return pk.done()
+}
+
 // pack adds t's queued record to pk and dequeues it.
 func (g *Engine) pack(pk *packer, t *tracked) {
 	q := t.q
 	t.q = pendNone
+	t.hurry = false
 	var x *LinuxExt
 	if t.ext {
 		x = exportExt(t.e, t.ref)

@@ -484,3 +484,40 @@ func TestEngineFlushPutsNewStatesFirst(t *testing.T) {
 		t.Errorf("sections %v, want [INS UPD_C]", got)
 	}
 }
+
+// TestEngineFlushUrgentLeavesTheRest: an urgent flush sends the new
+// state alone; the closing update of another connection stays queued
+// for the flush delay.
+func TestEngineFlushUrgentLeavesTheRest(t *testing.T) {
+	a := NewEngine(1, t0)
+	old := conn(1, ctnat.TCPEstablished)
+	a.Local(CTNew, old, t0)
+	a.Flush()
+	old.TCP.State = ctnat.TCPFinWait
+	a.Local(CTUpdate, old, t0)
+	a.Local(CTNew, conn(2, ctnat.TCPSynSent), t0)
+	if !a.Urgent() {
+		t.Fatal("a new state is not urgent")
+	}
+	sections := func(frames [][]byte) (got []Action) {
+		for _, f := range frames {
+			p, err := ParsePacket(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range p.Sections {
+				got = append(got, s.Action)
+			}
+		}
+		return got
+	}
+	if got := sections(a.FlushUrgent()); len(got) != 1 || got[0] != ActionIns {
+		t.Errorf("urgent flush sent %v, want [INS]", got)
+	}
+	if !a.Pending() || a.Urgent() {
+		t.Fatalf("after the urgent flush: pending %v, urgent %v; want the update queued, not urgent", a.Pending(), a.Urgent())
+	}
+	if got := sections(a.Flush()); len(got) != 1 || got[0] != ActionUpdC {
+		t.Errorf("flush sent %v, want [UPD_C]", got)
+	}
+}
