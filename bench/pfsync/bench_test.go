@@ -59,6 +59,7 @@ const (
 	burstN     = 20000
 	bulkN      = 100000
 	serverAddr = "10.20.0.100:5001"
+	settle     = 5 * time.Second // before the lag phase
 )
 
 type topo struct {
@@ -306,6 +307,11 @@ func run(b *testing.B, t *topo, im impl) result {
 		}
 		return
 	}
+	// Both measure the steady state: the kernel's own work after the
+	// set-up (RCU callbacks of the flushed tables and of the new
+	// namespaces, compaction) ran for seconds and, falling into the
+	// lag phase, stalled whichever implementation came first.
+	time.Sleep(settle)
 	l1, l2 := cpu()
 	r.lagMed, r.lagP99, r.lagN, r.lagMissing = lag(b, t)
 	l1b, l2b := cpu()

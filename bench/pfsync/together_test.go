@@ -39,6 +39,7 @@ func BenchmarkLagBothAtOnce(b *testing.B) {
 				b.Fatal("not ready")
 			}
 		}
+		time.Sleep(settle)
 		lags := lagTogether(b, tp, tc)
 		rounds = append(rounds, lags)
 		reportTogether(fmt.Sprintf("round %d", len(rounds)), lags)
