@@ -191,8 +191,7 @@ func (g *Engine) forget(t *tracked) {
 		delete(g.byRef, t.ref)
 	}
 	if t.q != pendNone {
-		t.q = pendNone
-		g.queue = slices.DeleteFunc(g.queue, func(x *tracked) bool { return x == t })
+		g.forgetQueued(t)
 	}
 }
 
@@ -479,8 +478,9 @@ func (g *Engine) importState(s *State, x *LinuxExt, now time.Time, ops []Op) []O
 	return append(ops, Op{Kind: OpCreate, Entry: e})
 }
 
+// forgetQueued takes t out of the send queue.
 func (g *Engine) forgetQueued(t *tracked) {
-	t.q = pendNone
+	t.q, t.hurry = pendNone, false
 	g.queue = slices.DeleteFunc(g.queue, func(x *tracked) bool { return x == t })
 }
 
@@ -661,11 +661,7 @@ func (g *Engine) Flush() [][]byte {
 		g.Stats.SentDelC++
 	}
 	g.dels = g.dels[:0]
-	for _, r := range g.reqs {
-		pk.add(ActionUpdReq, &UpdReq{ID: r.ID, CreatorID: r.CreatorID}, nil)
-		g.Stats.Requested++
-	}
-	g.reqs = g.reqs[:0]
+	g.packReqs(pk)
 	g.urgent = false // all of it is in these frames
 	return pk.done()
 }
@@ -695,13 +691,18 @@ func (g *Engine) FlushUrgent() [][]byte {
 	}
 	clear(g.queue[len(rest):n])
 	g.queue = rest
+	g.packReqs(pk)
+	g.urgent = false
+	return pk.done()
+}
+
+// packReqs adds the queued update requests to pk.
+func (g *Engine) packReqs(pk *packer) {
 	for _, r := range g.reqs {
 		pk.add(ActionUpdReq, &UpdReq{ID: r.ID, CreatorID: r.CreatorID}, nil)
 		g.Stats.Requested++
 	}
 	g.reqs = g.reqs[:0]
-	g.urgent = false
-	return pk.done()
 }
 
 // pack adds t's queued record to pk and dequeues it.

@@ -472,17 +472,24 @@ func TestEngineFlushPutsNewStatesFirst(t *testing.T) {
 	if len(frames) != 1 {
 		t.Fatalf("%d frames, want 1", len(frames))
 	}
-	p, err := ParsePacket(frames[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []Action
-	for _, s := range p.Sections {
-		got = append(got, s.Action)
-	}
-	if len(got) != 2 || got[0] != ActionIns || got[1] != ActionUpdC {
+	if got := sectionActions(t, frames); len(got) != 2 || got[0] != ActionIns || got[1] != ActionUpdC {
 		t.Errorf("sections %v, want [INS UPD_C]", got)
 	}
+}
+
+// sectionActions returns the actions of the frames' sections, in order.
+func sectionActions(t *testing.T, frames [][]byte) (got []Action) {
+	t.Helper()
+	for _, f := range frames {
+		p, err := ParsePacket(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Sections {
+			got = append(got, s.Action)
+		}
+	}
+	return got
 }
 
 // TestEngineFlushUrgentLeavesTheRest: an urgent flush sends the new
@@ -499,25 +506,13 @@ func TestEngineFlushUrgentLeavesTheRest(t *testing.T) {
 	if !a.Urgent() {
 		t.Fatal("a new state is not urgent")
 	}
-	sections := func(frames [][]byte) (got []Action) {
-		for _, f := range frames {
-			p, err := ParsePacket(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, s := range p.Sections {
-				got = append(got, s.Action)
-			}
-		}
-		return got
-	}
-	if got := sections(a.FlushUrgent()); len(got) != 1 || got[0] != ActionIns {
+	if got := sectionActions(t, a.FlushUrgent()); len(got) != 1 || got[0] != ActionIns {
 		t.Errorf("urgent flush sent %v, want [INS]", got)
 	}
 	if !a.Pending() || a.Urgent() {
 		t.Fatalf("after the urgent flush: pending %v, urgent %v; want the update queued, not urgent", a.Pending(), a.Urgent())
 	}
-	if got := sections(a.Flush()); len(got) != 1 || got[0] != ActionUpdC {
+	if got := sectionActions(t, a.Flush()); len(got) != 1 || got[0] != ActionUpdC {
 		t.Errorf("flush sent %v, want [UPD_C]", got)
 	}
 }

@@ -376,12 +376,13 @@ func lag(b *testing.B, t *topo) (med, p99 time.Duration, n, missing int) {
 	return lags[len(lags)/2], lags[min(len(lags)-1, len(lags)*99/100)], len(lags), missing
 }
 
-func lagSamples(b *testing.B, t *topo) (lags []time.Duration, missing int) {
+// serve accepts the lag phase's connections on t's server and closes
+// them, until the returned function is called.
+func serve(b *testing.B, t *topo) (stop func()) {
 	ln, err := t.server.Listen("tcp", serverAddr)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -391,10 +392,21 @@ func lagSamples(b *testing.B, t *topo) (lags []time.Duration, missing int) {
 			c.Close()
 		}
 	}()
-	var ev [2]*lab.Proc
+	return func() { ln.Close() }
+}
+
+// watchNew starts conntrack -E for the lag phase's NEW events on both
+// firewalls of t (timestamped, one clock).
+func watchNew(t *topo) (ev [2]*lab.Proc) {
 	for i, h := range t.fw {
 		ev[i] = h.Start("conntrack", "-E", "-e", "NEW", "-o", "timestamp", "-b", "33554432", "-p", "tcp", "--dport", "5001")
 	}
+	return ev
+}
+
+func lagSamples(b *testing.B, t *topo) (lags []time.Duration, missing int) {
+	defer serve(b, t)()
+	ev := watchNew(t)
 	time.Sleep(500 * time.Millisecond)
 	tick := time.NewTicker(time.Second / lagRate)
 	for range lagConns {

@@ -83,23 +83,8 @@ func reportTogether(label string, lags [2][]time.Duration) {
 func lagTogether(b *testing.B, ts ...*topo) (out [2][]time.Duration) {
 	var ev [2][2]*lab.Proc
 	for j, t := range ts {
-		ln, err := t.server.Listen("tcp", serverAddr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		for i, h := range t.fw {
-			ev[j][i] = h.Start("conntrack", "-E", "-e", "NEW", "-o", "timestamp", "-b", "33554432", "-p", "tcp", "--dport", "5001")
-		}
+		defer serve(b, t)()
+		ev[j] = watchNew(t)
 	}
 	time.Sleep(500 * time.Millisecond)
 	tick := time.NewTicker(time.Second / lagRate)
