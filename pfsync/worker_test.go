@@ -3,7 +3,6 @@ package pfsync
 import (
 	"context"
 	"io"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -137,9 +136,11 @@ func startFake(t *testing.T, ct *fakeCT, link *fakeLink) *fakeFW {
 	})
 	// up needs a syncdev that exists: lo does everywhere.
 	req := Request{Name: "pfsync0", Settings: []Setting{{Keyword: "syncdev", Arg: "lo"}, {Keyword: "up"}}}
+	// The socket file appears when it is bound, before it listens: wait
+	// for an answer, as the command's Detach does.
 	waitFor(t, "control socket", func() bool {
-		_, err := os.Stat(ctl.SocketPath(f.dir, "pfsync0"))
-		return err == nil
+		var st Status
+		return ctl.Call(context.Background(), f.dir, "pfsync0", OpStatus, nil, &st) == nil
 	})
 	var st Status
 	if err := ctl.Call(context.Background(), f.dir, "pfsync0", OpConfigure, req, &st); err != nil {
