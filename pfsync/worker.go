@@ -84,11 +84,16 @@ type Worker struct {
 	wr        *writer
 }
 
-// DefaultRTPriority is the worker command's RTPriority: above every
-// normal task, below the kernel's threaded interrupt handlers
-// (SCHED_FIFO 50), which carry the packets it replicates the state of.
-// conntrackd runs at SCHED_RR 99 by default.
-const DefaultRTPriority = 10
+// DefaultRTPriority is the worker command's RTPriority: 0, the normal
+// class, until a known problem is solved. With CARPFW_PFSYNC_RTPRIO=10
+// (above every normal task, below the kernel's threaded interrupt
+// handlers, SCHED_FIFO 50; conntrackd runs at SCHED_RR 99 by default)
+// the replication lag matches conntrackd's (bench/pfsync), but under CPU
+// load a late backup lost most of its bulk update's frames before they
+// reached its socket (cmd/pfsyncctl TestLateBackupWaitsForBulk: 1–2
+// failures in 6–8 runs beside two busy loops, none in 8 without the
+// real-time class; the cause is not found, docs/pfsync.md §9).
+const DefaultRTPriority = 0
 
 // setBusy enters or leaves a busy time (a transfer, a backlog of
 // events): BusyProcs Ps in the normal scheduling class, instead of one
@@ -120,7 +125,7 @@ func (w *Worker) realtime(on bool) {
 }
 
 // rateWindow tells a busy time by its rate: more than busyRate events
-// and frames in one busyWindow, and busyHold after. At the rate of
+// and frames (received or sent) in one busyWindow, and busyHold after. At the rate of
 // single connections (a connection gives some seven conntrack events
 // within a millisecond) the worker stays in its real-time class and
 // writes peers' states itself; a burst of states (each event or frame
@@ -449,7 +454,12 @@ func (w *Worker) loop(ctx context.Context) error {
 		// (rateWindow) is a busy time until it is over (setBusy).
 		backlog := len(events) > cap(events)/4 || (w.busy && len(events) > 0)
 		hot := w.rate.hot(time.Now())
-		w.setBusy(w.bulk.State == BulkBulk || w.eng.BulkRunning() || backlog || hot)
+		// A bulk update is awaited from the request on: its first
+		// frames, handled in the real-time class, starved the softirq
+		// work that delivers the rest (ksoftirqd, a normal task), and
+		// the veth backlog dropped them (TestLateBackupWaitsForBulk
+		// under load).
+		w.setBusy(w.bulk.Pending() || w.eng.BulkRunning() || backlog || hot)
 		if running := w.sc != nil && w.eng.BulkRunning(); running != ticking {
 			if running {
 				bulkTick.Reset(w.BulkEvery)
@@ -680,6 +690,16 @@ func (w *Worker) flushUrgent() {
 
 func (w *Worker) send(frames [][]byte) {
 	w.lastSend = time.Now()
+	// Frames sent count toward a busy time, which starts before they
+	// go: sent in the real-time class, a bulk transfer's bursts ran
+	// ahead of the softirq work that delivers them (ksoftirqd, a normal
+	// task, once the kernel defers to it), and the veth backlog dropped
+	// most of the first burst (cmd/pfsyncctl TestLateBackupWaitsForBulk
+	// under load).
+	w.rate.add(w.lastSend, len(frames))
+	if w.rate.hot(w.lastSend) {
+		w.setBusy(true)
+	}
 	defer w.eng.Recycle(frames) // sent or refused, the socket keeps no reference
 	if all, ok := w.sc.(interface{ SendAll([][]byte) (int, error) }); ok && len(frames) > 1 {
 		n, err := all.SendAll(frames)

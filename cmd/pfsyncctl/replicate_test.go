@@ -261,7 +261,7 @@ func TestLateBackupWaitsForBulk(t *testing.T) {
 	}
 	t.Logf("fw2 MASTER %v after its sync link came up, with %d states (bulk %s)", time.Since(upAt), atMaster.States, atMaster.Bulk)
 	if atMaster.States < states || atMaster.BulkReceived != 1 {
-		t.Errorf("fw2 became MASTER with %d states, bulk %s, %d bulks received; want %d states after the bulk", atMaster.States, atMaster.Bulk, atMaster.BulkReceived, states)
+		t.Errorf("fw2 became MASTER with %d states, bulk %s, %d bulks received; want %d states after the bulk\nfw1: %+v\nfw2: %+v\nfw1's log:\n%s\nfw2's log:\n%s", atMaster.States, atMaster.Bulk, atMaster.BulkReceived, states, fw1.stats(), atMaster, fw1.log("pfsync0"), fw2.log("pfsync0"))
 	}
 	if n := fw2.ctCount("-p", "tcp", "--dport", "80"); n < states {
 		t.Errorf("fw2's conntrack holds %d of the %d states", n, states)
