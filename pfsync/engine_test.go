@@ -458,16 +458,7 @@ func TestEngineReconcileInChunks(t *testing.T) {
 // ride in its frame behind it, so that the receiver creates the new
 // state before it writes the updates.
 func TestEngineFlushPutsNewStatesFirst(t *testing.T) {
-	a := NewEngine(1, t0)
-	old := conn(1, ctnat.TCPEstablished)
-	a.Local(CTNew, old, t0)
-	a.Flush()
-	old.TCP.State = ctnat.TCPFinWait
-	a.Local(CTUpdate, old, t0) // waits for the flush delay
-	if a.Urgent() {
-		t.Fatal("a closing update is urgent")
-	}
-	a.Local(CTNew, conn(2, ctnat.TCPSynSent), t0)
+	a := closingThenNew(t)
 	frames := a.Flush()
 	if len(frames) != 1 {
 		t.Fatalf("%d frames, want 1", len(frames))
@@ -475,6 +466,27 @@ func TestEngineFlushPutsNewStatesFirst(t *testing.T) {
 	if got := sectionActions(t, frames); len(got) != 2 || got[0] != ActionIns || got[1] != ActionUpdC {
 		t.Errorf("sections %v, want [INS UPD_C]", got)
 	}
+}
+
+// closingThenNew returns an engine with two records queued: the closing
+// update of an announced connection (not urgent: it waits for the flush
+// delay), then a new connection's insert (urgent).
+func closingThenNew(t *testing.T) *Engine {
+	t.Helper()
+	a := NewEngine(1, t0)
+	old := conn(1, ctnat.TCPEstablished)
+	a.Local(CTNew, old, t0)
+	a.Flush()
+	old.TCP.State = ctnat.TCPFinWait
+	a.Local(CTUpdate, old, t0)
+	if a.Urgent() {
+		t.Fatal("a closing update is urgent")
+	}
+	a.Local(CTNew, conn(2, ctnat.TCPSynSent), t0)
+	if !a.Urgent() {
+		t.Fatal("a new state is not urgent")
+	}
+	return a
 }
 
 // sectionActions returns the actions of the frames' sections, in order.
@@ -496,16 +508,7 @@ func sectionActions(t *testing.T, frames [][]byte) (got []Action) {
 // state alone; the closing update of another connection stays queued
 // for the flush delay.
 func TestEngineFlushUrgentLeavesTheRest(t *testing.T) {
-	a := NewEngine(1, t0)
-	old := conn(1, ctnat.TCPEstablished)
-	a.Local(CTNew, old, t0)
-	a.Flush()
-	old.TCP.State = ctnat.TCPFinWait
-	a.Local(CTUpdate, old, t0)
-	a.Local(CTNew, conn(2, ctnat.TCPSynSent), t0)
-	if !a.Urgent() {
-		t.Fatal("a new state is not urgent")
-	}
+	a := closingThenNew(t)
 	if got := sectionActions(t, a.FlushUrgent()); len(got) != 1 || got[0] != ActionIns {
 		t.Errorf("urgent flush sent %v, want [INS]", got)
 	}
