@@ -147,13 +147,14 @@ func OpenRawSync(c Config) (*RawSync, error) {
 			return nil, fmt.Errorf("sync socket on %s: %w", c.SyncDev, err)
 		}
 	}
-	if l, err := netlink.LinkByName(c.SyncDev); err == nil {
-		s.link = l.Attrs().RawFlags&unix.IFF_LOWER_UP != 0 && l.Attrs().Flags&net.FlagUp != 0
-	}
+	// Subscribe before reading the link, so no change falls between.
 	updates := make(chan netlink.LinkUpdate, 64)
 	if err := netlink.LinkSubscribe(updates, s.done); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("link events: %w", err)
+	}
+	if l, err := netlink.LinkByName(c.SyncDev); err == nil {
+		s.link = l.Attrs().RawFlags&unix.IFF_LOWER_UP != 0 && l.Attrs().Flags&net.FlagUp != 0
 	}
 	s.wg.Add(2)
 	go s.read()

@@ -74,6 +74,7 @@ type Worker struct {
 	demote int
 
 	bulkTimer *time.Timer
+	bulkOwed  bool // a peer's bulk request came while syncdev's link was down
 	lastSend  time.Time
 	rx        rxBatch       // reused for every run of received frames
 	narrow    int           // GOMAXPROCS to restore when no longer busy; 0: not widened
@@ -84,16 +85,13 @@ type Worker struct {
 	wr        *writer
 }
 
-// DefaultRTPriority is the worker command's RTPriority: 0, the normal
-// class, until a known problem is solved. With CARPFW_PFSYNC_RTPRIO=10
-// (above every normal task, below the kernel's threaded interrupt
-// handlers, SCHED_FIFO 50; conntrackd runs at SCHED_RR 99 by default)
-// the replication lag matches conntrackd's (bench/pfsync), but under CPU
-// load a late backup lost most of its bulk update's frames before they
-// reached its socket (cmd/pfsyncctl TestLateBackupWaitsForBulk: 1–2
-// failures in 6–8 runs beside two busy loops, none in 8 without the
-// real-time class; the cause is not found, docs/pfsync.md §9).
-const DefaultRTPriority = 0
+// DefaultRTPriority is the worker command's RTPriority: SCHED_RR 10,
+// above every normal task and below the kernel's threaded interrupt
+// handlers (SCHED_FIFO 50). conntrackd runs at SCHED_RR 99 by default;
+// in the normal class our worker was preempted about once per
+// connection and its replication lag was up to twice conntrackd's
+// (bench/pfsync). CARPFW_PFSYNC_RTPRIO=0 keeps the normal class.
+const DefaultRTPriority = 10
 
 // setBusy enters or leaves a busy time (a transfer, a backlog of
 // events): BusyProcs Ps in the normal scheduling class, instead of one
@@ -405,13 +403,16 @@ func (w *Worker) loop(ctx context.Context) error {
 				ev = BulkLinkUp
 			}
 			w.bulkStep(ev)
+			if up && w.bulkOwed {
+				w.answerBulk()
+			}
 		case <-bulkTimer.C:
 			w.bulkStep(BulkTimeout)
 		case <-flush.C:
 			armed = false
 			w.flush()
 		case <-bulkTick.C:
-			if w.sc != nil && w.eng.BulkRunning() {
+			if w.sc != nil && w.eng.BulkRunning() && w.bulk.Link {
 				w.send(w.eng.BulkNext(w.BulkBurst))
 			}
 		case <-reconcile.C:
@@ -454,11 +455,8 @@ func (w *Worker) loop(ctx context.Context) error {
 		// (rateWindow) is a busy time until it is over (setBusy).
 		backlog := len(events) > cap(events)/4 || (w.busy && len(events) > 0)
 		hot := w.rate.hot(time.Now())
-		// A bulk update is awaited from the request on: its first
-		// frames, handled in the real-time class, starved the softirq
-		// work that delivers the rest (ksoftirqd, a normal task), and
-		// the veth backlog dropped them (TestLateBackupWaitsForBulk
-		// under load).
+		// A bulk update is awaited from the request on, so that a
+		// transfer is received in the normal class on all CPUs.
 		w.setBusy(w.bulk.Pending() || w.eng.BulkRunning() || backlog || hot)
 		if running := w.sc != nil && w.eng.BulkRunning(); running != ticking {
 			if running {
@@ -587,6 +585,7 @@ func (w *Worker) stopSync() {
 		return
 	}
 	w.bulkStep(BulkDown)
+	w.bulkOwed = false
 	if w.sc != nil {
 		w.flush()
 		w.sc.Close()
@@ -857,9 +856,29 @@ func (w *Worker) afterWrite(a rxAfter) {
 		w.bulkStep(ev)
 	}
 	if a.bulkReq {
-		w.eng.StartBulk()
-		w.send(w.eng.BulkNext(w.BulkBurst))
+		w.answerBulk()
 	}
+}
+
+// answerBulk starts the bulk transfer a peer asked for, or, while
+// syncdev's link is down in our view, owes it until the link is up.
+// A request can arrive first: the peer's end of a veth or of a cable
+// carries as soon as it comes up, while our end drops what we send
+// (the kernel's noop queueing discipline) until the kernel's link
+// watch has activated it and told us (RTM_NEWLINK with IFF_LOWER_UP).
+// A transfer answered at once lost its start and much of its states
+// (cmd/pfsyncctl TestLateBackupWaitsForBulk under CPU load).
+func (w *Worker) answerBulk() {
+	if !w.bulk.Link {
+		if !w.bulkOwed {
+			w.Log.Printf("%s: bulk update requested while syncdev %s link is down; sending when it is up", w.Name, w.cfg.SyncDev)
+		}
+		w.bulkOwed = true
+		return
+	}
+	w.bulkOwed = false
+	w.eng.StartBulk()
+	w.send(w.eng.BulkNext(w.BulkBurst))
 }
 
 func (w *Worker) kernelError(op Op, err error) {

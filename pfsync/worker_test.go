@@ -81,12 +81,16 @@ func (f *fakeCT) has(k Key) bool {
 	return ok
 }
 
-// fakeLink is one end of a sync link made of channels.
+// fakeLink is one end of a sync link made of channels. down loses what
+// it sends; noCarrier is the worker's view at open (Link), changed later
+// through carrier (Links).
 type fakeLink struct {
-	peer *fakeLink
-	in   chan Inbound
-	mu   sync.Mutex
-	down bool
+	peer      *fakeLink
+	in        chan Inbound
+	mu        sync.Mutex
+	down      bool
+	noCarrier bool
+	carrier   chan bool
 }
 
 func linkPair() (*fakeLink, *fakeLink) {
@@ -105,8 +109,8 @@ func (l *fakeLink) Send(frame []byte) error {
 	return nil
 }
 func (l *fakeLink) Inbound() <-chan Inbound { return l.in }
-func (l *fakeLink) Links() <-chan bool      { return nil }
-func (l *fakeLink) Link() bool              { return true }
+func (l *fakeLink) Links() <-chan bool      { return l.carrier }
+func (l *fakeLink) Link() bool              { return !l.noCarrier }
 func (l *fakeLink) MTU() int                { return 1480 }
 func (l *fakeLink) Close() error            { return nil }
 
@@ -242,6 +246,34 @@ func TestWorkerBulkDemotesUntilDone(t *testing.T) {
 	}
 	if n, _ := l.Group("carp"); n != 0 {
 		t.Errorf("carp demote %d after the bulk, want 0", n)
+	}
+}
+
+// TestWorkerOwesBulkUntilLinkUp: a bulk request that arrives while the
+// answering worker sees syncdev's link down (the peer's end carries
+// first) is answered when the link comes up, not into a link that drops
+// it.
+func TestWorkerOwesBulkUntilLinkUp(t *testing.T) {
+	la, lb := linkPair()
+	la.noCarrier, la.carrier = true, make(chan bool, 1)
+	a := startFake(t, newFakeCT(), la)
+	for i := range 30 {
+		a.ct.put(CTNew, conn(uint16(4000+i), ctnat.TCPEstablished))
+	}
+	waitFor(t, "a tracks 30 states", func() bool { return a.stats(t).LocalStates == 30 })
+	b := startFake(t, newFakeCT(), lb)
+	// b's request reaches a; a owes the transfer.
+	time.Sleep(300 * time.Millisecond)
+	if s := b.stats(t); s.Bulk != "sent" || s.States != 0 {
+		t.Fatalf("b before a's link is up: bulk %s, %d states", s.Bulk, s.States)
+	}
+	if s := a.stats(t); s.BulkSent != 0 {
+		t.Fatalf("a sent %d bulk transfers with its link down", s.BulkSent)
+	}
+	la.carrier <- true
+	waitFor(t, "b's bulk done", func() bool { return b.stats(t).Bulk == "done" })
+	if s := b.stats(t); s.States != 30 || s.BulkReceived != 1 {
+		t.Fatalf("b: %d states, %d bulks received", s.States, s.BulkReceived)
 	}
 }
 
