@@ -59,7 +59,6 @@ type tracked struct {
 	announced bool // peers know it: INS sent, or it came from a peer
 	q         pending
 	ext       bool // send a LinuxExt with the next record
-	hurry     bool // the queued record goes out with the next urgent flush
 	updates   int
 	v         view
 	lastRx    time.Time // last update applied from a peer
@@ -195,10 +194,9 @@ func (g *Engine) forget(t *tracked) {
 	}
 }
 
-// hurry makes t's queued record urgent: it goes out with the next
-// urgent flush (FlushUrgent) instead of waiting for the flush delay.
-func (g *Engine) hurry(t *tracked) {
-	t.hurry = true
+// hurry makes the queue urgent: it goes out now (Urgent), not after
+// the flush delay, with the record that asked for it.
+func (g *Engine) hurry() {
 	g.urgent = true
 }
 
@@ -254,7 +252,7 @@ func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
 			// caller drained with it): until the peer has it, a
 			// takeover loses the connection.
 			g.enqueue(t, pendIns)
-			g.hurry(t)
+			g.hurry()
 		}
 		return
 	}
@@ -301,7 +299,7 @@ func (g *Engine) changed(t *tracked, now time.Time) bool {
 		// takeover drops the connection (the peer's entry is still in
 		// SYN_SENT, where conntrack takes the client's next ACK for
 		// invalid), so the update does not wait for the flush delay.
-		g.hurry(t)
+		g.hurry()
 	}
 	return true
 }
@@ -320,7 +318,7 @@ func (g *Engine) update(t *tracked, now time.Time) {
 		if t.e.Orig.Proto == unix.IPPROTO_TCP {
 			t.updates++
 			if g.MaxUpd > 0 && t.updates >= g.MaxUpd {
-				g.hurry(t)
+				g.hurry()
 			}
 		}
 	default:
@@ -334,7 +332,7 @@ func (g *Engine) update(t *tracked, now time.Time) {
 		g.enqueue(t, pendUpdC)
 	}
 	if !t.lastRx.IsZero() && now.Sub(t.lastRx) < 2*time.Second {
-		g.hurry(t)
+		g.hurry()
 	}
 }
 
@@ -381,7 +379,7 @@ func (g *Engine) ReceiveAppend(ops []Op, p *Packet, now time.Time) (_ []Op, bus 
 				if t := g.byRef[Ref{u.CreatorID, u.ID}]; t != nil {
 					g.enqueue(t, pendUpd)
 					t.ext = true
-					g.hurry(t)
+					g.hurry()
 				}
 			case ActionDel:
 				ops = g.delete(Ref{r.(*State).CreatorID, r.(*State).ID}, ops)
@@ -480,7 +478,7 @@ func (g *Engine) importState(s *State, x *LinuxExt, now time.Time, ops []Op) []O
 
 // forgetQueued takes t out of the send queue.
 func (g *Engine) forgetQueued(t *tracked) {
-	t.q, t.hurry = pendNone, false
+	t.q = pendNone
 	g.queue = slices.DeleteFunc(g.queue, func(x *tracked) bool { return x == t })
 }
 
@@ -511,7 +509,7 @@ func (g *Engine) merge(t *tracked, src, dst StatePeer, x *LinuxExt, now time.Tim
 	if stale > 0 {
 		g.Stats.Stale++
 		g.update(t, now)
-		g.hurry(t)
+		g.hurry()
 	}
 	if stale == 2 {
 		return ops
@@ -666,36 +664,6 @@ func (g *Engine) Flush() [][]byte {
 	return pk.done()
 }
 
-// FlushUrgent builds only the urgent records (Urgent: new states, a
-// completed TCP handshake, maxupd, answers to peers, and update requests)
-// into frames, new states first, and leaves the others queued for Flush:
-// a frame that carries a new state carries nothing that would make the
-// peer write other states before it.
-func (g *Engine) FlushUrgent() [][]byte {
-	pk := g.packer()
-	for _, t := range g.queue {
-		if t.hurry && t.q == pendIns && !t.announced {
-			g.pack(pk, t)
-		}
-	}
-	n := len(g.queue)
-	rest := g.queue[:0]
-	for _, t := range g.queue {
-		switch {
-		case t.q == pendNone:
-		case t.hurry:
-			g.pack(pk, t)
-		default:
-			rest = append(rest, t)
-		}
-	}
-	clear(g.queue[len(rest):n])
-	g.queue = rest
-	g.packReqs(pk)
-	g.urgent = false
-	return pk.done()
-}
-
 // packReqs adds the queued update requests to pk.
 func (g *Engine) packReqs(pk *packer) {
 	for _, r := range g.reqs {
@@ -709,7 +677,6 @@ func (g *Engine) packReqs(pk *packer) {
 func (g *Engine) pack(pk *packer, t *tracked) {
 	q := t.q
 	t.q = pendNone
-	t.hurry = false
 	var x *LinuxExt
 	if t.ext {
 		x = exportExt(t.e, t.ref)

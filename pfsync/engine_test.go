@@ -455,8 +455,8 @@ func TestEngineReconcileInChunks(t *testing.T) {
 }
 
 // TestEngineFlushPutsNewStatesFirst: updates queued before a new state
-// ride in its frame behind it, so that the receiver creates the new
-// state before it writes the updates.
+// ride in its (urgent) frame behind it, so that the receiver creates the
+// new state before it writes the updates, and nothing waits for a timer.
 func TestEngineFlushPutsNewStatesFirst(t *testing.T) {
 	a := closingThenNew(t)
 	frames := a.Flush()
@@ -465,6 +465,9 @@ func TestEngineFlushPutsNewStatesFirst(t *testing.T) {
 	}
 	if got := sectionActions(t, frames); len(got) != 2 || got[0] != ActionIns || got[1] != ActionUpdC {
 		t.Errorf("sections %v, want [INS UPD_C]", got)
+	}
+	if a.Pending() {
+		t.Error("records left queued after the flush")
 	}
 }
 
@@ -502,20 +505,4 @@ func sectionActions(t *testing.T, frames [][]byte) (got []Action) {
 		}
 	}
 	return got
-}
-
-// TestEngineFlushUrgentLeavesTheRest: an urgent flush sends the new
-// state alone; the closing update of another connection stays queued
-// for the flush delay.
-func TestEngineFlushUrgentLeavesTheRest(t *testing.T) {
-	a := closingThenNew(t)
-	if got := sectionActions(t, a.FlushUrgent()); len(got) != 1 || got[0] != ActionIns {
-		t.Errorf("urgent flush sent %v, want [INS]", got)
-	}
-	if !a.Pending() || a.Urgent() {
-		t.Fatalf("after the urgent flush: pending %v, urgent %v; want the update queued, not urgent", a.Pending(), a.Urgent())
-	}
-	if got := sectionActions(t, a.Flush()); len(got) != 1 || got[0] != ActionUpdC {
-		t.Errorf("flush sent %v, want [UPD_C]", got)
-	}
 }

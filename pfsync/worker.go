@@ -472,7 +472,7 @@ func (w *Worker) loop(ctx context.Context) error {
 			step <- struct{}{}
 		}
 		if w.eng.Urgent() {
-			w.flushUrgent()
+			w.flush()
 		}
 		if armed && !w.eng.Pending() {
 			// What the timer waited for left with something urgent.
@@ -675,14 +675,6 @@ func (w *Worker) flush() {
 	}
 	frames := w.eng.Flush()
 	if w.sc != nil { // down: what was queued is dropped, as OpenBSD does
-		w.send(frames)
-	}
-}
-
-// flushUrgent sends the urgent records; the rest wait for the timer.
-func (w *Worker) flushUrgent() {
-	frames := w.eng.FlushUrgent()
-	if w.sc != nil && len(frames) > 0 { // down: dropped, as in flush
 		w.send(frames)
 	}
 }
