@@ -12,7 +12,8 @@ import (
 )
 
 // BenchmarkLagBothAtOnce measures the replication lag of both
-// implementations at the same moments: two copies of the topology, one
+// implementations, and their CPU per 1,000 connections, at the same
+// moments: two copies of the topology, one
 // running carpfw's pfsync and one conntrackd, and every 20 ms one new
 // connection through each (in alternating order). BenchmarkPfsyncVsConntrackd
 // measures them one after the other, so a stall of the shared machine (a
@@ -26,6 +27,7 @@ func BenchmarkLagBothAtOnce(b *testing.B) {
 	tp, tc := newTopo(b), newTopo(b)
 	ims := [2]impl{&pfsyncImpl{t: tp, b: b}, &conntrackdImpl{t: tc, b: b}}
 	var rounds [][2][]time.Duration
+	var cpus [][2]float64 // ms of CPU (both firewalls) per 1,000 connections
 	for range b.N {
 		for i, im := range ims {
 			for _, h := range []*topo{tp, tc}[i].fw {
@@ -40,9 +42,17 @@ func BenchmarkLagBothAtOnce(b *testing.B) {
 			}
 		}
 		time.Sleep(settle)
+		var c0 [2]int64
+		for i, im := range ims {
+			c0[i] = cpuOf(im)
+		}
 		lags := lagTogether(b, tp, tc)
-		rounds = append(rounds, lags)
-		reportTogether(fmt.Sprintf("round %d", len(rounds)), lags)
+		var cpu [2]float64
+		for i, im := range ims {
+			cpu[i] = float64(cpuOf(im)-c0[i]) / nanosPerMilli / (lagConns / 1000.0)
+		}
+		rounds, cpus = append(rounds, lags), append(cpus, cpu)
+		reportTogether(fmt.Sprintf("round %d", len(rounds)), lags, cpu)
 		for _, im := range ims {
 			im.stop(0)
 			im.stop(1)
@@ -58,23 +68,39 @@ func BenchmarkLagBothAtOnce(b *testing.B) {
 			slices.Sort(v)
 			return v[len(v)/2]
 		}
-		fmt.Printf("median of %d rounds: pfsync lag med %v p99 %v; conntrackd med %v p99 %v; ratios med %.2f, p99 %.2f\n", len(rounds),
-			pick(0, .5), pick(0, .99), pick(1, .5), pick(1, .99),
-			float64(pick(0, .5))/float64(pick(1, .5)), float64(pick(0, .99))/float64(pick(1, .99)))
+		cpuMed := func(i int) float64 {
+			v := make([]float64, len(cpus))
+			for j, c := range cpus {
+				v[j] = c[i]
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		fmt.Printf("median of %d rounds: pfsync lag med %v p99 %v CPU %.1f ms/1k conns; conntrackd med %v p99 %v CPU %.1f; ratios med %.2f, p99 %.2f, CPU %.2f\n", len(rounds),
+			pick(0, .5), pick(0, .99), cpuMed(0), pick(1, .5), pick(1, .99), cpuMed(1),
+			float64(pick(0, .5))/float64(pick(1, .5)), float64(pick(0, .99))/float64(pick(1, .99)), cpuMed(0)/cpuMed(1))
 	}
+}
+
+// cpuOf is the CPU time the sync daemons of im (both firewalls) have used.
+func cpuOf(im impl) (n int64) {
+	for _, p := range im.pids() {
+		n += cpuNanos(p)
+	}
+	return n
 }
 
 func quantile(l []time.Duration, q float64) time.Duration {
 	return l[min(len(l)-1, int(float64(len(l))*q))].Round(time.Microsecond)
 }
 
-func reportTogether(label string, lags [2][]time.Duration) {
+func reportTogether(label string, lags [2][]time.Duration, cpu [2]float64) {
 	line := func(l []time.Duration) string {
 		return fmt.Sprintf("n %4d med %9v p90 %9v p99 %9v max %9v", len(l), quantile(l, .5), quantile(l, .9), quantile(l, .99), l[len(l)-1].Round(time.Microsecond))
 	}
-	fmt.Printf("%s, both at once:\n  carpfw pfsync               %s\n  conntrackd ftfw (no cache)  %s\n  ratios pfsync/conntrackd: lag median %.2f, p99 %.2f\n", label,
-		line(lags[0]), line(lags[1]),
-		float64(quantile(lags[0], .5))/float64(quantile(lags[1], .5)), float64(quantile(lags[0], .99))/float64(quantile(lags[1], .99)))
+	fmt.Printf("%s, both at once:\n  carpfw pfsync               %s CPU %6.1f ms/1k conns\n  conntrackd ftfw (no cache)  %s CPU %6.1f ms/1k conns\n  ratios pfsync/conntrackd: lag median %.2f, p99 %.2f, CPU/connection %.2f\n", label,
+		line(lags[0]), cpu[0], line(lags[1]), cpu[1],
+		float64(quantile(lags[0], .5))/float64(quantile(lags[1], .5)), float64(quantile(lags[0], .99))/float64(quantile(lags[1], .99)), cpu[0]/cpu[1])
 }
 
 // lagTogether opens lagConns pairs of connections, one through each
