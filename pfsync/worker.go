@@ -682,11 +682,9 @@ func (w *Worker) flush() {
 func (w *Worker) send(frames [][]byte) {
 	w.lastSend = time.Now()
 	// Frames sent count toward a busy time, which starts before they
-	// go: sent in the real-time class, a bulk transfer's bursts ran
-	// ahead of the softirq work that delivers them (ksoftirqd, a normal
-	// task, once the kernel defers to it), and the veth backlog dropped
-	// most of the first burst (cmd/pfsyncctl TestLateBackupWaitsForBulk
-	// under load).
+	// go: a burst of them is sent in the normal class, beside the
+	// softirq work that delivers them (ksoftirqd, a normal task, once
+	// the kernel defers to it), not ahead of it.
 	w.rate.add(w.lastSend, len(frames))
 	if w.rate.hot(w.lastSend) {
 		w.setBusy(true)
