@@ -82,3 +82,51 @@ func TestRoundRobinRange(t *testing.T) {
 		t.Errorf("RoundRobin(99) = %v, %v", c, err)
 	}
 }
+
+// TestBackgroundStaysNormal: a goroutine in Background runs in the normal
+// class while the rest of the process is in SCHED_RR, and a later Set
+// does not move it.
+func TestBackgroundStaysNormal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_SYS_NICE)")
+	}
+	rr, err := RoundRobin(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Set(Normal) })
+	if err := Set(rr); err != nil {
+		t.Fatalf("Set(%v): %v", rr, err)
+	}
+	check, checked := make(chan struct{}), make(chan Class)
+	go func() {
+		done, err := Background()
+		defer done()
+		if err != nil {
+			t.Error(err)
+		}
+		for range check {
+			c, _ := Of(0)
+			checked <- c
+		}
+	}()
+	for i := range 2 {
+		check <- struct{}{}
+		if c := <-checked; c != Normal {
+			t.Errorf("check %d: the background thread runs in %v, want %v", i, c, Normal)
+		}
+		if err := Set(rr); err != nil { // must leave it alone
+			t.Fatal(err)
+		}
+	}
+	close(check)
+	normal := 0
+	for _, c := range classes(t) {
+		if c == Normal {
+			normal++
+		}
+	}
+	if normal > 1 {
+		t.Errorf("%d threads in the normal class besides the background one's, want none", normal-1)
+	}
+}
