@@ -426,15 +426,7 @@ func (w *Worker) loop(ctx context.Context) error {
 				// the engine has at the dump's start is in the kernel.
 				w.drainWrites()
 				dumping = true
-				background := w.rt != (rtsched.Class{})
 				go func(ct Conntrack) {
-					// A walk of the kernel's whole table (every
-					// namespace's entries): in the normal class, not
-					// ahead of the host's tasks.
-					if background {
-						done, _ := rtsched.Background()
-						defer done()
-					}
 					start := time.Now()
 					d, err := ct.Dump()
 					dumps <- dumpResult{ct: ct, entries: d, start: start, err: err}

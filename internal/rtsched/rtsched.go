@@ -1,6 +1,6 @@
 // Package rtsched moves every thread of the calling process between
 // the real-time round-robin class (SCHED_RR, sched(7)) and the normal
-// one (SCHED_OTHER), except the threads of background work (Background).
+// one (SCHED_OTHER).
 //
 // A state-sync daemon sleeps until the kernel reports a connection, and
 // what matters is how soon it runs then: in the normal class a task that
@@ -25,20 +25,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
-	"sync"
 
 	"golang.org/x/sys/unix"
 )
-
-// exempt holds the threads Background took out of Set's reach; its lock
-// is held through a whole Set, so a thread is either moved by a pass or
-// exempt before it, never moved after it went to the normal class.
-var exempt = struct {
-	sync.Mutex
-	tids map[int]bool
-}{tids: map[int]bool{}}
 
 // Class is a scheduling class with its static priority.
 type Class struct {
@@ -70,8 +60,6 @@ func (c Class) String() string {
 // returned, and the threads already moved stay moved: the caller falls
 // back with Set(Normal), which never needs a privilege.
 func Set(c Class) error {
-	exempt.Lock()
-	defer exempt.Unlock()
 	// Threads the runtime starts during a pass inherit the class of
 	// their creator, which may not have been moved yet: pass again
 	// until a pass finds no thread it had not seen (bounded).
@@ -84,7 +72,7 @@ func Set(c Class) error {
 		fresh := false
 		for _, e := range ents {
 			tid, err := strconv.Atoi(e.Name())
-			if err != nil || seen[tid] || exempt.tids[tid] {
+			if err != nil || seen[tid] {
 				continue
 			}
 			seen[tid], fresh = true, true
@@ -98,31 +86,6 @@ func Set(c Class) error {
 		}
 	}
 	return nil
-}
-
-// Background gives the calling goroutine a thread of its own in the
-// normal class, which Set leaves alone, for work that must not run ahead
-// of the host's normal tasks: a pfsync worker's periodic dump of the
-// conntrack table walks the kernel's whole table (every namespace's
-// entries) in its system calls, tens of milliseconds and more. Call the
-// returned function when the work is done, and then return from the
-// goroutine: its thread, still locked to it (runtime.LockOSThread), ends
-// with it instead of going back to the runtime in the wrong class. A
-// refusal (which the normal class never meets) is returned with a
-// function that still must be called.
-func Background() (done func(), err error) {
-	runtime.LockOSThread()
-	tid := unix.Gettid()
-	exempt.Lock()
-	exempt.tids[tid] = true
-	attr := unix.SchedAttr{Policy: Normal.Policy, Priority: Normal.Priority}
-	err = unix.SchedSetAttr(0, &attr, 0)
-	exempt.Unlock()
-	return func() {
-		exempt.Lock()
-		delete(exempt.tids, tid)
-		exempt.Unlock()
-	}, err
 }
 
 // Of returns the class of thread tid (0: the calling thread).
