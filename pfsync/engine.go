@@ -194,12 +194,6 @@ func (g *Engine) forget(t *tracked) {
 	}
 }
 
-// hurry makes the queue urgent: it goes out now (Urgent), not after
-// the flush delay, with the record that asked for it.
-func (g *Engine) hurry() {
-	g.urgent = true
-}
-
 func (g *Engine) enqueue(t *tracked, p pending) {
 	if t.q == pendNone {
 		g.queue = append(g.queue, t)
@@ -252,7 +246,7 @@ func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
 			// caller drained with it): until the peer has it, a
 			// takeover loses the connection.
 			g.enqueue(t, pendIns)
-			g.hurry()
+			g.urgent = true
 		}
 		return
 	}
@@ -299,7 +293,7 @@ func (g *Engine) changed(t *tracked, now time.Time) bool {
 		// takeover drops the connection (the peer's entry is still in
 		// SYN_SENT, where conntrack takes the client's next ACK for
 		// invalid), so the update does not wait for the flush delay.
-		g.hurry()
+		g.urgent = true
 	}
 	return true
 }
@@ -318,7 +312,7 @@ func (g *Engine) update(t *tracked, now time.Time) {
 		if t.e.Orig.Proto == unix.IPPROTO_TCP {
 			t.updates++
 			if g.MaxUpd > 0 && t.updates >= g.MaxUpd {
-				g.hurry()
+				g.urgent = true
 			}
 		}
 	default:
@@ -332,7 +326,7 @@ func (g *Engine) update(t *tracked, now time.Time) {
 		g.enqueue(t, pendUpdC)
 	}
 	if !t.lastRx.IsZero() && now.Sub(t.lastRx) < 2*time.Second {
-		g.hurry()
+		g.urgent = true
 	}
 }
 
@@ -379,7 +373,7 @@ func (g *Engine) ReceiveAppend(ops []Op, p *Packet, now time.Time) (_ []Op, bus 
 				if t := g.byRef[Ref{u.CreatorID, u.ID}]; t != nil {
 					g.enqueue(t, pendUpd)
 					t.ext = true
-					g.hurry()
+					g.urgent = true
 				}
 			case ActionDel:
 				ops = g.delete(Ref{r.(*State).CreatorID, r.(*State).ID}, ops)
@@ -509,7 +503,7 @@ func (g *Engine) merge(t *tracked, src, dst StatePeer, x *LinuxExt, now time.Tim
 	if stale > 0 {
 		g.Stats.Stale++
 		g.update(t, now)
-		g.hurry()
+		g.urgent = true
 	}
 	if stale == 2 {
 		return ops
@@ -659,18 +653,13 @@ func (g *Engine) Flush() [][]byte {
 		g.Stats.SentDelC++
 	}
 	g.dels = g.dels[:0]
-	g.packReqs(pk)
-	g.urgent = false // all of it is in these frames
-	return pk.done()
-}
-
-// packReqs adds the queued update requests to pk.
-func (g *Engine) packReqs(pk *packer) {
 	for _, r := range g.reqs {
 		pk.add(ActionUpdReq, &UpdReq{ID: r.ID, CreatorID: r.CreatorID}, nil)
 		g.Stats.Requested++
 	}
 	g.reqs = g.reqs[:0]
+	g.urgent = false // all of it is in these frames
+	return pk.done()
 }
 
 // pack adds t's queued record to pk and dequeues it.
