@@ -59,6 +59,7 @@ const (
 	burstN     = 20000
 	bulkN      = 100000
 	serverAddr = "10.20.0.100:5001"
+	serverPort = 5001
 	settle     = 5 * time.Second // before the lag phase
 )
 
@@ -99,6 +100,9 @@ func newTopo(b *testing.B) *topo {
 			b.Fatalf("nft: %v\n%s", err, out)
 		}
 		h.Sysctl("net.netfilter.nf_conntrack_tcp_loose", "0")
+		// Creation times in the entries: the lag measured in the
+		// kernel (kernlag_test.go).
+		h.Sysctl("net.netfilter.nf_conntrack_timestamp", "1")
 		t.dir[i] = b.TempDir()
 	}
 	return t
@@ -208,7 +212,9 @@ type impl interface {
 // result holds one implementation's figures.
 type result struct {
 	name                     string
-	lagMed, lagP99           time.Duration
+	lagMed, lagP99           time.Duration // from conntrack -E on both firewalls
+	kLagMed, kLagP99         time.Duration // from the entries' creation times (kernlag_test.go)
+	kLagN                    int
 	lagN, lagMissing         int
 	burstRate                float64
 	burstLost                int
@@ -269,6 +275,9 @@ func medians(runs [][]result) []result {
 			name:          runs[0][i].name,
 			lagMed:        time.Duration(pick(func(r result) float64 { return float64(r.lagMed) })),
 			lagP99:        time.Duration(pick(func(r result) float64 { return float64(r.lagP99) })),
+			kLagMed:       time.Duration(pick(func(r result) float64 { return float64(r.kLagMed) })),
+			kLagP99:       time.Duration(pick(func(r result) float64 { return float64(r.kLagP99) })),
+			kLagN:         int(pick(func(r result) float64 { return float64(r.kLagN) })),
 			lagN:          int(pick(func(r result) float64 { return float64(r.lagN) })),
 			lagMissing:    int(pick(func(r result) float64 { return float64(r.lagMissing) })),
 			burstRate:     pick(func(r result) float64 { return r.burstRate }),
@@ -315,6 +324,8 @@ func run(b *testing.B, t *topo, im impl) result {
 	l1, l2 := cpu()
 	r.lagMed, r.lagP99, r.lagN, r.lagMissing = lag(b, t)
 	l1b, l2b := cpu()
+	k := kernelLags(b, t)
+	r.kLagMed, r.kLagP99, r.kLagN = quantile(k, .5), quantile(k, .99), len(k)
 	r.cpuPer1kConns = float64(l1b-l1+l2b-l2) / nanosPerMilli / (lagConns / 1000.0)
 
 	// Burst: 20,000 states into fw1's table at once. Both tables are
@@ -472,21 +483,22 @@ func parseEvents(out string) map[string]float64 {
 
 func report(b *testing.B, res []result) {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n%-26s %10s %10s %14s %6s %11s %13s %22s %15s\n", "implementation", "lag med", "lag p99",
+	fmt.Fprintf(&sb, "\n%-26s %10s %10s %10s %10s %14s %6s %11s %13s %22s %15s\n", "implementation", "lag med", "lag p99", "klag med", "klag p99",
 		"burst states/s", "lost", "bulk 100k s", "bulk received", "CPU ms/1k burst states", "CPU ms/1k conns")
 	for _, r := range res {
-		fmt.Fprintf(&sb, "%-26s %10s %10s %14.0f %6d %11.2f %13d %9.1f (%5.1f+%5.1f) %15.1f\n", r.name,
-			r.lagMed.Round(time.Microsecond), r.lagP99.Round(time.Microsecond), r.burstRate, r.burstLost,
+		fmt.Fprintf(&sb, "%-26s %10s %10s %10s %10s %14.0f %6d %11.2f %13d %9.1f (%5.1f+%5.1f) %15.1f\n", r.name,
+			r.lagMed.Round(time.Microsecond), r.lagP99.Round(time.Microsecond), r.kLagMed.Round(time.Microsecond), r.kLagP99.Round(time.Microsecond), r.burstRate, r.burstLost,
 			r.bulkSeconds, r.bulkGot, r.cpuPer1k, r.cpuPer1kFW1, r.cpuPer1kFW2, r.cpuPer1kConns)
 	}
 	if len(res) == 2 {
 		p, c := res[0], res[1]
-		fmt.Fprintf(&sb, "ratios pfsync/conntrackd: lag median %.2f, p99 %.2f, burst rate %.2f, bulk time %.2f, CPU/burst state %.2f, CPU/connection %.2f\n",
-			float64(p.lagMed)/float64(c.lagMed), float64(p.lagP99)/float64(c.lagP99), p.burstRate/c.burstRate,
+		fmt.Fprintf(&sb, "ratios pfsync/conntrackd: lag median %.2f, p99 %.2f, kernel lag median %.2f, p99 %.2f, burst rate %.2f, bulk time %.2f, CPU/burst state %.2f, CPU/connection %.2f\n",
+			float64(p.lagMed)/float64(c.lagMed), float64(p.lagP99)/float64(c.lagP99),
+			float64(p.kLagMed)/float64(c.kLagMed), float64(p.kLagP99)/float64(c.kLagP99), p.burstRate/c.burstRate,
 			p.bulkSeconds/c.bulkSeconds, p.cpuPer1k/c.cpuPer1k, p.cpuPer1kConns/c.cpuPer1kConns)
 	}
 	for _, r := range res {
-		fmt.Fprintf(&sb, "%s: lag over %d connections (%d missing on fw2); burst injected on fw1 in %v\n", r.name, r.lagN, r.lagMissing, r.burstInject.Round(time.Millisecond))
+		fmt.Fprintf(&sb, "%s: lag over %d connections (%d missing on fw2), kernel lag over %d; burst injected on fw1 in %v\n", r.name, r.lagN, r.lagMissing, r.kLagN, r.burstInject.Round(time.Millisecond))
 	}
 	fmt.Print(sb.String())
 	b.Log(sb.String())

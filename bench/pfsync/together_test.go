@@ -26,8 +26,11 @@ func BenchmarkLagBothAtOnce(b *testing.B) {
 	}
 	tp, tc := newTopo(b), newTopo(b)
 	ims := [2]impl{&pfsyncImpl{t: tp, b: b}, &conntrackdImpl{t: tc, b: b}}
-	var rounds [][2][]time.Duration
-	var cpus [][2]float64 // ms of CPU (both firewalls) per 1,000 connections
+	type round struct {
+		lags, klags [2][]time.Duration // from events, from the kernel (kernlag_test.go)
+		cpu         [2]float64         // ms of CPU (both firewalls) per 1,000 connections
+	}
+	var rounds []round
 	for range b.N {
 		for i, im := range ims {
 			for _, h := range []*topo{tp, tc}[i].fw {
@@ -46,13 +49,14 @@ func BenchmarkLagBothAtOnce(b *testing.B) {
 		for i, im := range ims {
 			c0[i] = cpuOf(im)
 		}
-		lags := lagTogether(b, tp, tc)
-		var cpu [2]float64
+		var r round
+		r.lags = lagTogether(b, tp, tc)
 		for i, im := range ims {
-			cpu[i] = float64(cpuOf(im)-c0[i]) / nanosPerMilli / (lagConns / 1000.0)
+			r.cpu[i] = float64(cpuOf(im)-c0[i]) / nanosPerMilli / (lagConns / 1000.0)
 		}
-		rounds, cpus = append(rounds, lags), append(cpus, cpu)
-		reportTogether(fmt.Sprintf("round %d", len(rounds)), lags, cpu)
+		r.klags = [2][]time.Duration{kernelLags(b, tp), kernelLags(b, tc)}
+		rounds = append(rounds, r)
+		reportTogether(fmt.Sprintf("round %d", len(rounds)), r.lags, r.klags, r.cpu)
 		for _, im := range ims {
 			im.stop(0)
 			im.stop(1)
@@ -60,25 +64,34 @@ func BenchmarkLagBothAtOnce(b *testing.B) {
 	}
 	if len(rounds) > 1 {
 		// Per figure, the median over the rounds.
-		pick := func(i int, q float64) time.Duration {
-			v := make([]time.Duration, len(rounds))
+		med := func(f func(round) float64) float64 {
+			v := make([]float64, len(rounds))
 			for j, r := range rounds {
-				v[j] = quantile(r[i], q)
+				v[j] = f(r)
 			}
 			slices.Sort(v)
 			return v[len(v)/2]
 		}
-		cpuMed := func(i int) float64 {
-			v := make([]float64, len(cpus))
-			for j, c := range cpus {
-				v[j] = c[i]
-			}
-			slices.Sort(v)
-			return v[len(v)/2]
+		q := func(events bool, i int, p float64) time.Duration {
+			return time.Duration(med(func(r round) float64 {
+				if events {
+					return float64(quantile(r.lags[i], p))
+				}
+				return float64(quantile(r.klags[i], p))
+			}))
 		}
-		fmt.Printf("median of %d rounds: pfsync lag med %v p99 %v CPU %.1f ms/1k conns; conntrackd med %v p99 %v CPU %.1f; ratios med %.2f, p99 %.2f, CPU %.2f\n", len(rounds),
-			pick(0, .5), pick(0, .99), cpuMed(0), pick(1, .5), pick(1, .99), cpuMed(1),
-			float64(pick(0, .5))/float64(pick(1, .5)), float64(pick(0, .99))/float64(pick(1, .99)), cpuMed(0)/cpuMed(1))
+		cpu := func(i int) float64 { return med(func(r round) float64 { return r.cpu[i] }) }
+		fmt.Printf("median of %d rounds:\n", len(rounds))
+		for _, events := range []bool{true, false} {
+			label := "lag from events"
+			if !events {
+				label = "lag in the kernel"
+			}
+			fmt.Printf("  %-17s pfsync med %v p99 %v; conntrackd med %v p99 %v; ratios med %.2f, p99 %.2f\n", label,
+				q(events, 0, .5), q(events, 0, .99), q(events, 1, .5), q(events, 1, .99),
+				float64(q(events, 0, .5))/float64(q(events, 1, .5)), float64(q(events, 0, .99))/float64(q(events, 1, .99)))
+		}
+		fmt.Printf("  CPU ms/1k conns   pfsync %.1f; conntrackd %.1f; ratio %.2f\n", cpu(0), cpu(1), cpu(0)/cpu(1))
 	}
 }
 
@@ -94,13 +107,19 @@ func quantile(l []time.Duration, q float64) time.Duration {
 	return l[min(len(l)-1, int(float64(len(l))*q))].Round(time.Microsecond)
 }
 
-func reportTogether(label string, lags [2][]time.Duration, cpu [2]float64) {
+func reportTogether(label string, lags, klags [2][]time.Duration, cpu [2]float64) {
 	line := func(l []time.Duration) string {
 		return fmt.Sprintf("n %4d med %9v p90 %9v p99 %9v max %9v", len(l), quantile(l, .5), quantile(l, .9), quantile(l, .99), l[len(l)-1].Round(time.Microsecond))
 	}
-	fmt.Printf("%s, both at once:\n  carpfw pfsync               %s CPU %6.1f ms/1k conns\n  conntrackd ftfw (no cache)  %s CPU %6.1f ms/1k conns\n  ratios pfsync/conntrackd: lag median %.2f, p99 %.2f, CPU/connection %.2f\n", label,
-		line(lags[0]), cpu[0], line(lags[1]), cpu[1],
-		float64(quantile(lags[0], .5))/float64(quantile(lags[1], .5)), float64(quantile(lags[0], .99))/float64(quantile(lags[1], .99)), cpu[0]/cpu[1])
+	ratio := func(l [2][]time.Duration, p float64) float64 {
+		return float64(quantile(l[0], p)) / float64(quantile(l[1], p))
+	}
+	fmt.Printf("%s, both at once:\n"+
+		"  carpfw pfsync               events %s\n                              kernel %s CPU %6.1f ms/1k conns\n"+
+		"  conntrackd ftfw (no cache)  events %s\n                              kernel %s CPU %6.1f ms/1k conns\n"+
+		"  ratios pfsync/conntrackd: lag from events median %.2f, p99 %.2f; in the kernel median %.2f, p99 %.2f; CPU/connection %.2f\n", label,
+		line(lags[0]), line(klags[0]), cpu[0], line(lags[1]), line(klags[1]), cpu[1],
+		ratio(lags, .5), ratio(lags, .99), ratio(klags, .5), ratio(klags, .99), cpu[0]/cpu[1])
 }
 
 // lagTogether opens lagConns pairs of connections, one through each
