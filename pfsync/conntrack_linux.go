@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,6 +37,9 @@ type Conntrack interface {
 type CTMsg struct {
 	Kind  CTEvent
 	Entry ctnat.Entry
+	// queued is how many events the reader had queued before this one
+	// (the direct path's order check, direct.go).
+	queued uint64
 }
 
 // Sizes for bursts: the kernel queues events on the netlink socket (not
@@ -60,7 +64,15 @@ type KernelConntrack struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
+	// direct, when set, is offered the first event after a quiet spell
+	// before the queue, while the queue is empty (the worker's direct
+	// path, direct.go).
+	direct atomic.Pointer[func(CTMsg) bool]
+	handed uint64 // events queued so far; the receive goroutine's
 }
+
+// SetDirect sets the handler offered the first event after a quiet spell.
+func (k *KernelConntrack) SetDirect(f func(CTMsg) bool) { k.direct.Store(&f) }
 
 // OpenKernelConntrack subscribes to conntrack events and opens the
 // sockets for dumps and writes. The event socket carries a socket filter
@@ -175,20 +187,28 @@ func (k *KernelConntrack) receive() {
 			if !ok {
 				continue
 			}
+			// The first event after a quiet spell is handled at once:
+			// it is usually a new connection's, and its insert goes
+			// out before the rest (its handshake's updates) are
+			// decoded; by the worker on this goroutine if it waits
+			// (direct), else handed over. In a burst the events queue
+			// up and fill frames.
+			now := time.Now()
+			first := now.Sub(last) > quietGap
+			last = now
+			msg.queued = k.handed
+			if f := k.direct.Load(); first && f != nil && len(k.out) == 0 && (*f)(msg) {
+				continue
+			}
 			select {
 			case k.out <- msg:
+				k.handed++
 			case <-k.done:
 				return
 			}
-			// The first event after a quiet spell is handed over at
-			// once: it is usually a new connection's, and its insert
-			// goes out before the rest (its handshake's updates) are
-			// decoded. In a burst the events queue up and fill frames.
-			now := time.Now()
-			if now.Sub(last) > quietGap {
+			if first {
 				runtime.Gosched()
 			}
-			last = now
 		}
 	}
 }

@@ -44,6 +44,9 @@ type Inbound struct {
 	TTL  int
 	From netip.Addr
 	slab *rxSlab // the block holding Data, if any
+	// queued is how many frames the reader had queued before this one
+	// (the direct path's order check, direct.go).
+	queued uint64
 }
 
 // Release hands the frame's memory back to the reader once the worker is
@@ -70,7 +73,14 @@ type RawSync struct {
 	sa    unix.RawSockaddrInet4 // the peer, for the raw send
 	wg    sync.WaitGroup
 	once  sync.Once
+	// direct, when set, is offered each frame before the queue, while
+	// the queue is empty (the worker's direct path, direct.go).
+	direct atomic.Pointer[func(Inbound) bool]
+	handed uint64 // frames queued so far; the reader's
 }
+
+// SetDirect sets the handler offered each frame before the queue.
+func (s *RawSync) SetDirect(f func(Inbound) bool) { s.direct.Store(&f) }
 
 // InboundQueue frames, at most, wait between the socket and the worker:
 // a few slab blocks' worth. A backlog waits in the socket's buffer
@@ -199,11 +209,16 @@ func (s *RawSync) read() {
 			in := Inbound{TTL: int(b[8])}
 			in.Data, in.slab = slab.copy(b[int(b[0]&0x0f)*4:])
 			in.From = netip.AddrFrom4([4]byte(b[12:16]))
+			in.queued = s.handed
+			if f := s.direct.Load(); f != nil && len(s.in) == 0 && (*f)(in) {
+				continue
+			}
 			// When the worker is behind, wait: the socket's buffer
 			// (SyncSocketBuffer) holds what arrives meanwhile, and
 			// what overflows it is counted by the kernel (Dropped).
 			select {
 			case s.in <- in:
+				s.handed++
 			case <-s.done:
 				return true
 			}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"carpfw/internal/ctl"
@@ -83,6 +84,16 @@ type Worker struct {
 	rt        rtsched.Class // the class outside busy times; zero: not raised
 	huge      *hugeheap.Advice
 	wr        *writer
+
+	// mu is held by the loop except while it waits in its select: a
+	// reader that takes it handles a frame or an event on its own
+	// goroutine (direct.go); kick then wakes the loop for the rest.
+	mu   sync.Mutex
+	kick chan struct{}
+	// Frames and events the loop took from the current readers'
+	// queues: a reader handles one itself only when every one it
+	// queued before is done (direct.go).
+	rxTaken, evTaken uint64
 }
 
 // DefaultRTPriority is the worker command's RTPriority: SCHED_RR 10,
@@ -280,6 +291,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		})
 	}()
 	w.wr = newWriter()
+	w.kick = make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	err = w.loop(ctx)
 	w.stopSync()
 	w.drainWrites()
@@ -350,20 +364,32 @@ func (w *Worker) loop(ctx context.Context) error {
 		if w.sc != nil {
 			inbound, links = w.sc.Inbound(), w.sc.Links()
 		}
+		// Readers may handle a frame or an event themselves while the
+		// loop waits here (direct.go).
+		w.mu.Unlock()
 		select {
 		case <-ctx.Done():
+			w.mu.Lock()
 			return nil
+		case <-w.kick:
+			w.mu.Lock()
+			// A reader handled a frame or an event: what follows the
+			// select (flushing, timers, busy times) runs for it.
 		case r := <-w.ctlc:
+			w.mu.Lock()
 			v, err := w.handle(r.op, r.body)
 			r.reply <- ctlResp{v, err}
 		case m := <-events:
+			w.mu.Lock()
 			w.eng.Local(m.Kind, m.Entry, time.Now())
+			w.evTaken++
 			n := 1
 			// Drain what is queued without blocking, bounded.
 			for ; n < 4096; n++ {
 				select {
 				case m := <-events:
 					w.eng.Local(m.Kind, m.Entry, time.Now())
+					w.evTaken++
 					continue
 				default:
 				}
@@ -371,22 +397,26 @@ func (w *Worker) loop(ctx context.Context) error {
 			}
 			w.rate.add(time.Now(), n)
 		case err := <-ctErr:
+			w.mu.Lock()
 			w.eng.Stats.EventErrors++
 			w.Log.Printf("%s: conntrack events: %v; reopening and reconciling", w.Name, err)
 			w.reopenConntrack()
 		case in := <-inbound:
+			w.mu.Lock()
 			// Take what else has arrived (bounded), so that the
 			// conntrack writes of many frames go out in one batch.
 			b := &w.rx
 			b.ops, b.bus, b.bulkReq = b.ops[:0], b.bus[:0], false
 			w.receive(in, b)
 			in.Release()
+			w.rxTaken++
 			n := 1
 			for ; n < 256; n++ {
 				select {
 				case in := <-inbound:
 					w.receive(in, b)
 					in.Release()
+					w.rxTaken++
 					continue
 				default:
 				}
@@ -395,8 +425,10 @@ func (w *Worker) loop(ctx context.Context) error {
 			w.rate.add(time.Now(), n)
 			w.finish(b)
 		case r := <-w.wr.results:
+			w.mu.Lock()
 			w.written(r)
 		case up := <-links:
+			w.mu.Lock()
 			w.Log.Printf("%s: syncdev %s link %s", w.Name, w.cfg.SyncDev, map[bool]string{true: "up", false: "down"}[up])
 			ev := BulkLinkDown
 			if up {
@@ -407,15 +439,19 @@ func (w *Worker) loop(ctx context.Context) error {
 				w.answerBulk()
 			}
 		case <-bulkTimer.C:
+			w.mu.Lock()
 			w.bulkStep(BulkTimeout)
 		case <-flush.C:
+			w.mu.Lock()
 			armed = false
 			w.flush()
 		case <-bulkTick.C:
+			w.mu.Lock()
 			if w.sc != nil && w.eng.BulkRunning() && w.bulk.Link {
 				w.send(w.eng.BulkNext(w.BulkBurst))
 			}
 		case <-reconcile.C:
+			w.mu.Lock()
 			// The dump runs beside the loop, so a large table does not
 			// stall receiving; not while a bulk update comes in or goes
 			// out, which it would slow down (a dump of 100,000 entries
@@ -433,6 +469,7 @@ func (w *Worker) loop(ctx context.Context) error {
 				}(w.ct)
 			}
 		case d := <-dumps:
+			w.mu.Lock()
 			dumping = false
 			switch {
 			case d.err != nil:
@@ -441,6 +478,7 @@ func (w *Worker) loop(ctx context.Context) error {
 				rec, recCt = w.eng.StartReconcile(d.entries, d.start), d.ct
 			}
 		case <-step:
+			w.mu.Lock()
 			if rec == nil || recCt != w.ct {
 				rec = nil // conntrack was reopened: the next dump redoes it
 				break
@@ -564,6 +602,8 @@ func (w *Worker) startSync() error {
 		return err
 	}
 	w.sc, w.ct = sc, ct
+	w.rxTaken, w.evTaken = 0, 0
+	w.offerDirect()
 	w.eng.MTU = sc.MTU()
 	w.eng.MaxUpd = w.cfg.MaxUpd
 	w.eng.Hold(true)
@@ -610,6 +650,8 @@ func (w *Worker) reopenConntrack() {
 		return
 	}
 	w.ct = ct
+	w.evTaken = 0
+	w.offerDirect()
 	w.reconcile()
 }
 

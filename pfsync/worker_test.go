@@ -47,7 +47,7 @@ func (f *fakeCT) put(kind CTEvent, e ctnat.Entry) {
 		f.table[KeyOf(e)] = e
 	}
 	f.mu.Unlock()
-	f.events <- CTMsg{kind, e}
+	f.events <- CTMsg{Kind: kind, Entry: e}
 }
 
 func (f *fakeCT) Write(ops []Op) []error {
