@@ -31,8 +31,8 @@ func (p *pfsyncImpl) ctl(i int, args ...string) {
 	// class; the number only decides which daemon runs first when both
 	// wake at one moment, which happens here only because the two share
 	// the machine: in BenchmarkLagBothAtOnce conntrackd's threads then
-	// preempt ours. Our p99 was above conntrackd's in 7 of 9 rounds at
-	// 10 and in 1 of 8 at 99 (docs/pfsync.md §7).
+	// preempt ours. Our p99 (from events) was above conntrackd's in 7
+	// of 9 rounds at 10 and in 6 of 15 at 99 (docs/pfsync.md §9).
 	env := []string{"CARPFW_RUNDIR=" + p.t.dir[i]}
 	if os.Getenv("CARPFW_PFSYNC_RTPRIO") == "" {
 		env = append(env, "CARPFW_PFSYNC_RTPRIO="+strconv.Itoa(conntrackdRTPriority))
