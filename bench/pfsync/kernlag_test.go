@@ -1,7 +1,6 @@
 package pfsyncbench
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -60,7 +59,7 @@ func kernelLags(b *testing.B, t *topo) []time.Duration {
 		}
 	}
 	if len(lags) == 0 {
-		b.Fatal(fmt.Errorf("no creation time of a connection in both tables (fw1 %d, fw2 %d): nf_conntrack_timestamp off?", len(start[0]), len(start[1])))
+		b.Fatalf("no creation time of a connection in both tables (fw1 %d, fw2 %d): nf_conntrack_timestamp off?", len(start[0]), len(start[1]))
 	}
 	slices.Sort(lags)
 	return lags
