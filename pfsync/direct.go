@@ -21,8 +21,9 @@ import "time"
 // queued before (Inbound.queued, CTMsg.queued against rxTaken, evTaken),
 // which the loop counts under the mutex.
 
-// directFrames and directEvents are implemented by the readers that offer the direct path
-// (RawSync, KernelConntrack); the tests' fakes do not.
+// directFrames and directEvents are implemented by the readers that
+// offer the direct path (RawSync, KernelConntrack); the tests' fakes do
+// not.
 type directFrames interface{ SetDirect(func(Inbound) bool) }
 type directEvents interface{ SetDirect(func(CTMsg) bool) }
 
@@ -51,10 +52,8 @@ func (w *Worker) takeFrame(in Inbound) bool {
 	if w.busy || w.rate.hot(now) || w.sc == nil || w.wr.pending > 0 || in.queued != w.rxTaken {
 		return false
 	}
-	b := &w.rx
-	b.ops, b.bus, b.bulkReq = b.ops[:0], b.bus[:0], false
+	b := w.rx.reset()
 	w.receive(in, b)
-	in.Release()
 	w.rate.add(now, 1)
 	w.finish(b)
 	w.poke()

@@ -405,17 +405,14 @@ func (w *Worker) loop(ctx context.Context) error {
 			w.mu.Lock()
 			// Take what else has arrived (bounded), so that the
 			// conntrack writes of many frames go out in one batch.
-			b := &w.rx
-			b.ops, b.bus, b.bulkReq = b.ops[:0], b.bus[:0], false
+			b := w.rx.reset()
 			w.receive(in, b)
-			in.Release()
 			w.rxTaken++
 			n := 1
 			for ; n < 256; n++ {
 				select {
 				case in := <-inbound:
 					w.receive(in, b)
-					in.Release()
 					w.rxTaken++
 					continue
 				default:
@@ -794,10 +791,18 @@ type rxBatch struct {
 	bulkReq bool
 }
 
-// receive checks one frame as pfsync_input does and feeds it to the
-// engine. Malformed frames are counted and dropped whole: unlike
-// OpenBSD, the sections before a bad one are not applied either.
+// reset empties the batch for a new run of frames and returns it.
+func (b *rxBatch) reset() *rxBatch {
+	b.ops, b.bus, b.bulkReq = b.ops[:0], b.bus[:0], false
+	return b
+}
+
+// receive checks one frame as pfsync_input does, feeds it to the
+// engine and releases the frame's memory (Inbound.Release). Malformed
+// frames are counted and dropped whole: unlike OpenBSD, the sections
+// before a bad one are not applied either.
 func (w *Worker) receive(in Inbound, b *rxBatch) {
+	defer in.Release()
 	s := &w.eng.Stats
 	s.IPackets++
 	if in.TTL != TTL {
