@@ -240,11 +240,16 @@ func (c *compiler) finaliser(r *Rule, id int, d pass) {
 	// with no state) is recorded as such, so that the state look-up
 	// matches it the way pf keys it. Each rule counts once: the first
 	// only for errors, the second for reply-direction packets, the
-	// third for the others (an untracked packet stops at "ct mark set",
-	// counted, and passes without a state).
+	// third for the others. A packet connection tracking does not track
+	// (an ICMP error about no known connection, a TCP segment that cannot
+	// open one) stops at the third's "ct mark set" (NFT_BREAK), counted:
+	// the fourth passes it, untranslated and without a state. Falling
+	// off this chain instead would return into the anchor chain that
+	// jumped to the rule, and the rules after it would decide.
 	add(append(append([]Stmt{sCtState(expr.CtStateBitRELATED, "related")}, pre...), acc)...)
 	add(append(append(append([]Stmt{sCtDirection(true)}, pre...), sCtMarkOr(bitR)), append(xl, acc)...)...)
 	add(append(append(pre, sCtMarkOr(bit)), append(xl, acc)...)...)
+	add(acc)
 }
 
 // rejects are the reject statements of a block rule (pf.conf(5) "block

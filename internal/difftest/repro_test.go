@@ -83,6 +83,11 @@ var repros = []struct {
 		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}}},
 	{"fixed 2026-11-26 (evaluator): an ICMP error about a translated connection is translated back", "pass out on em1 proto udp nat-to 192.0.2.1\n",
 		[]step{{"new", 0, 1, udp("10.0.0.1", "10.1.0.1", 1000, 53)}, {"error", 1, 0, eval.Packet{}}}},
+	{"fixed 2026-11-26: an untracked packet passed by a quick keep-state rule in an anchor passes",
+		"anchor in on em1 {\n  pass in quick on em1 all\n}\nanchor on em1 {\n  block in all\n}\n",
+		[]step{{"new", 1, 2, eval.Packet{Proto: eval.ProtoICMP, Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("10.0.0.1"),
+			ICMPType: 11, Inner: &eval.Packet{Proto: eval.ProtoTCP, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
+				SrcPort: 34657, DstPort: 80}}}}},
 }
 
 // TestRepros replays repros: the two sides must agree on every packet.
