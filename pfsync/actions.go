@@ -502,5 +502,8 @@ func getIfname(b []byte) string {
 	if n < 0 || n > ifNamSiz-1 {
 		n = ifNamSiz - 1
 	}
+	if string(b[:n]) == "all" { // what Export writes: no allocation
+		return "all"
+	}
 	return string(b[:n])
 }

@@ -28,6 +28,7 @@ type Engine struct {
 	byRef  map[Ref]*tracked
 	nosync map[Key]bool // entries seen unsyncable: update events may lack the label
 	spare  [][]byte     // sent frames, for the packer to reuse (Recycle)
+	pk     *packer      // kept between calls (packer)
 	// destroyed remembers when DESTROY events came, so that a dump read
 	// before them does not bring the entries back (Reconcile).
 	destroyed map[Key]time.Time
@@ -240,7 +241,7 @@ func (g *Engine) local(kind CTEvent, e ctnat.Entry, now time.Time) {
 		}
 		t = g.add(e, Ref{CreatorID: g.CreatorID, ID: g.nextID}, true, now)
 		g.nextID++
-		t.ext = exportExt(e, t.ref) != nil
+		t.ext = extOf(e, t.ref).Has != 0
 		if !g.hold {
 			// A new state goes out at once (with whatever else the
 			// caller drained with it): until the peer has it, a
@@ -700,9 +701,19 @@ func (g *Engine) pack(pk *packer, t *tracked) {
 }
 
 // packer returns a packer that builds its frames in recycled ones.
+//
+// The packer itself is kept from one call to the next: its sections'
+// buffers have grown to a frame's size once, so that a new state's
+// frame costs no allocation but the frame (when no sent one is spare)
+// and the list of frames, which the caller keeps.
 func (g *Engine) packer() *packer {
-	pk := newPacker(g.MTU)
-	pk.spare = &g.spare
+	pk := g.pk
+	if pk == nil || pk.mtu != g.MTU {
+		pk = newPacker(g.MTU)
+		pk.spare = &g.spare
+		g.pk = pk
+	}
+	pk.reset()
 	return pk
 }
 

@@ -3,6 +3,7 @@ package pfsync
 import (
 	"bytes"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -17,8 +18,18 @@ func FuzzParsePacket(f *testing.F) {
 	for _, name := range files {
 		f.Add(readHex(f, filepath.Base(name)))
 	}
+	multi := readHex(f, "multi.hex")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParsePacket(b)
+		// A Decoder that has parsed another frame before must give
+		// the same result (its memory is reused, never shown).
+		var d Decoder
+		if _, err := d.Parse(multi); err != nil {
+			t.Fatal(err)
+		}
+		if q, qerr := d.Parse(b); (qerr == nil) != (err == nil) || !reflect.DeepEqual(p, q) {
+			t.Fatalf("Decoder.Parse after another frame: %+v, %v; ParsePacket: %+v, %v", q, qerr, p, err)
+		}
 		if err != nil {
 			if p != nil {
 				// Sections before the bad one must be valid themselves.

@@ -333,6 +333,20 @@ func Export(e ctnat.Entry, ref Ref) (State, *LinuxExt, error) {
 }
 
 func exportExt(e ctnat.Entry, ref Ref) *LinuxExt {
+	x := extOf(e, ref)
+	if x.Has == 0 {
+		return nil
+	}
+	// Allocated here only: an entry without Linux-only data (the
+	// common case) costs no allocation.
+	p := new(LinuxExt)
+	*p = x
+	return p
+}
+
+// extOf is e's LinuxExt record, with Has 0 when e carries nothing
+// OpenBSD has no field for.
+func extOf(e ctnat.Entry, ref Ref) LinuxExt {
 	x := LinuxExt{ID: ref.ID, CreatorID: ref.CreatorID}
 	if e.Mark != 0 {
 		x.Has, x.Mark = x.Has|ExtMark, e.Mark
@@ -347,10 +361,7 @@ func exportExt(e ctnat.Entry, ref Ref) *LinuxExt {
 			x.Has, x.Labels = x.Has|ExtLabels, l
 		}
 	}
-	if x.Has == 0 {
-		return nil
-	}
-	return &x
+	return x
 }
 
 // ExportUpdC is the compressed update of e: its peers and timeout class.

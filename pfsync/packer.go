@@ -176,7 +176,17 @@ func appendSection(b []byte, s *packedSection) []byte {
 	return append(b, s.body...)
 }
 
+// done closes the last frame and returns the frames, which are the
+// caller's: a later use of the packer starts a new list (reset).
 func (p *packer) done() [][]byte {
 	p.emit()
 	return p.pkts
+}
+
+// reset readies p for a new set of frames, keeping its sections'
+// buffers.
+func (p *packer) reset() {
+	p.pkts = nil
+	p.n, p.size = 0, HeaderLen
+	p.ext.count, p.ext.body = 0, p.ext.body[:0]
 }

@@ -1,7 +1,6 @@
 package pfsync
 
 import (
-	"bytes"
 	"encoding"
 	"errors"
 	"fmt"
@@ -277,69 +276,5 @@ func (p *Packet) UnmarshalBinary(b []byte) error {
 // the sections before the bad one: ParsePacket returns them with the
 // error, so a caller may do the same. Records never alias b.
 func ParsePacket(b []byte) (*Packet, error) {
-	var h Header
-	if err := h.UnmarshalBinary(b); err != nil {
-		return nil, fmt.Errorf("%w: %d bytes", err, len(b))
-	}
-	if h.Version != Version {
-		return nil, fmt.Errorf("%w %d", ErrBadVersion, h.Version)
-	}
-	if int(h.Len) > len(b) || h.Len < HeaderLen {
-		return nil, fmt.Errorf("%w: header len %d, packet %d bytes", ErrBadLength, h.Len, len(b))
-	}
-	p := &Packet{Checksum: h.Checksum}
-	b = b[HeaderLen:h.Len]
-	for off := HeaderLen; len(b) >= SubheaderLen; {
-		var sh Subheader
-		_ = sh.UnmarshalBinary(b)
-		b = b[SubheaderLen:]
-		s, err := parseSection(sh, b)
-		if err != nil {
-			return p, fmt.Errorf("%w (section %d %v at offset %d)", err, len(p.Sections), sh.Action, off)
-		}
-		n := int(sh.Len) * 4 * int(sh.Count) // at most 1020 × 65535
-		b = b[n:]
-		off += SubheaderLen + n
-		p.Sections = append(p.Sections, s)
-	}
-	return p, nil
-}
-
-// parseSection decodes the records of sh from b, which holds the rest of
-// the packet after the subheader.
-func parseSection(sh Subheader, b []byte) (Section, error) {
-	mlen, count := int(sh.Len)*4, int(sh.Count)
-	if checked(sh.Action, mlen) && (count == 0 || mlen == 0) {
-		return Section{}, fmt.Errorf("%w: count %d len %d", ErrBadAction, count, sh.Len)
-	}
-	if mlen*count > len(b) {
-		return Section{}, fmt.Errorf("%w: %d × %d bytes, %d left", ErrBadLength, count, mlen, len(b))
-	}
-	if !decodes(sh.Action, mlen) {
-		raw := &Raw{Len: sh.Len, Count: sh.Count, Data: bytes.Clone(b[:mlen*count])}
-		return Section{Action: sh.Action, Raw: raw}, nil
-	}
-	s := Section{Action: sh.Action}
-	if count > 0 {
-		s.Records = make([]Record, count)
-	}
-	// Full states, the bulk of a transfer, come from one allocation per
-	// section rather than one each.
-	var states []State
-	if sh.Action.RecordLen() == StateLen {
-		states = make([]State, count)
-	}
-	for i := range count {
-		var r Record
-		if states != nil {
-			r = &states[i]
-		} else {
-			r = newRecord(sh.Action)
-		}
-		if err := r.UnmarshalBinary(b[i*mlen : (i+1)*mlen]); err != nil {
-			return Section{}, err // cannot happen: mlen ≥ RecordLen
-		}
-		s.Records[i] = r
-	}
-	return s, nil
+	return new(Decoder).Parse(b)
 }

@@ -81,6 +81,7 @@ type Worker struct {
 	narrow    int           // GOMAXPROCS to restore when no longer busy; 0: not widened
 	busy      bool          // in a busy time (setBusy)
 	rate      rateWindow    // events and frames handled, for busy times
+	dec       Decoder       // received frames' decoder, its memory kept (receive)
 	rt        rtsched.Class // the class outside busy times; zero: not raised
 	huge      *hugeheap.Advice
 	wr        *writer
@@ -809,7 +810,7 @@ func (w *Worker) receive(in Inbound, b *rxBatch) {
 		s.BadTTL++
 		return
 	}
-	p, err := ParsePacket(in.Data)
+	p, err := w.dec.Parse(in.Data)
 	switch {
 	case errors.Is(err, ErrShortPacket):
 		s.HdrOps++
