@@ -69,6 +69,8 @@ type KernelConntrack struct {
 	// path, direct.go).
 	direct atomic.Pointer[func(CTMsg) bool]
 	handed uint64 // events queued so far; the receive goroutine's
+	wmu    sync.Mutex
+	wops   []ctnat.Op // Write's buffer, under wmu
 }
 
 // SetDirect sets the handler offered the first event after a quiet spell.
@@ -164,13 +166,16 @@ func (k *KernelConntrack) receive() {
 	}
 	buf := make([]byte, 1<<16)
 	var last time.Time
+	// One read function for every read: a closure made per read moved
+	// it and its results to the heap, three allocations per datagram.
+	var n int
+	var rerr error
+	read := func(fd uintptr) bool {
+		n, rerr = ctnat.RecvfromNow(int(fd), buf)
+		return rerr != unix.EAGAIN && rerr != unix.EINTR
+	}
 	for {
-		var n int
-		var rerr error
-		err := raw.Read(func(fd uintptr) bool {
-			n, rerr = ctnat.RecvfromNow(int(fd), buf)
-			return rerr != unix.EAGAIN && rerr != unix.EINTR
-		})
+		err := raw.Read(read)
 		if err == nil {
 			err = rerr
 		}
@@ -178,11 +183,7 @@ func (k *KernelConntrack) receive() {
 			report(err)
 			return
 		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, nm := range msgs {
+		for nm, rest, ok := ctnat.NextMessage(buf[:n]); ok; nm, rest, ok = ctnat.NextMessage(rest) {
 			msg, ok := decodeEvent(nm)
 			if !ok {
 				continue
@@ -261,12 +262,20 @@ func (k *KernelConntrack) Dump() ([]ctnat.Entry, error) {
 }
 
 // Write implements Conntrack.
+// The operations are converted into a buffer kept between calls (wops):
+// a new buffer each time was the largest allocation on a peer's new
+// state's way into the kernel (docs/pfsync.md §9).
 func (k *KernelConntrack) Write(ops []Op) []error {
-	c := make([]ctnat.Op, len(ops))
-	for i, op := range ops {
-		c[i] = ctnat.Op{Kind: ctnat.OpKind(op.Kind), Entry: op.Entry}
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	c := k.wops[:0]
+	for _, op := range ops {
+		c = append(c, ctnat.Op{Kind: ctnat.OpKind(op.Kind), Entry: op.Entry})
 	}
-	return k.wr.Do(c)
+	errs := k.wr.Do(c)
+	clear(c) // keep no entry alive
+	k.wops = c[:0]
+	return errs
 }
 
 // Close implements Conntrack.

@@ -77,6 +77,11 @@ type RawSync struct {
 	// the queue is empty (the worker's direct path, direct.go).
 	direct atomic.Pointer[func(Inbound) bool]
 	handed uint64 // frames queued so far; the reader's
+	// Send's state for sendToFd, under sendMu.
+	sendMu    sync.Mutex
+	sendTo    func(uintptr) // s.sendToFd, made once
+	sendFrame []byte
+	sendErr   error
 }
 
 // SetDirect sets the handler offered each frame before the queue.
@@ -140,6 +145,7 @@ func OpenRawSync(c Config) (*RawSync, error) {
 	}
 	s := &RawSync{p: p, raw: raw, sa: sa, inode: inode, dst: &net.IPAddr{IP: c.Peer.AsSlice()}, mtu: ifi.MTU - 20,
 		in: make(chan Inbound, InboundQueue), links: make(chan bool, 16), done: make(chan struct{})}
+	s.sendTo = s.sendToFd
 	setup := []error{
 		p.SetControlMessage(ip4.FlagTTL|ip4.FlagInterface, true),
 		p.SetTTL(TTL),
@@ -270,16 +276,26 @@ func (s *RawSync) watch(ifindex int, updates <-chan netlink.LinkUpdate) {
 // scheduler round trip), and the ordinary write when the socket is full.
 func (s *RawSync) Send(frame []byte) error {
 	if s.sa.Family != 0 {
-		var err error
-		cerr := s.raw.Control(func(fd uintptr) {
-			err = ctnat.SendtoNow(int(fd), frame, unsafe.Pointer(&s.sa), unsafe.Sizeof(s.sa))
-		})
+		s.sendMu.Lock()
+		s.sendFrame = frame
+		cerr := s.raw.Control(s.sendTo)
+		err := s.sendErr
+		s.sendFrame, s.sendErr = nil, nil
+		s.sendMu.Unlock()
 		if cerr == nil && err != unix.EAGAIN {
 			return err
 		}
 	}
 	_, err := s.p.WriteTo(frame, nil, s.dst)
 	return err
+}
+
+// sendToFd sends s.sendFrame on the socket's descriptor (Send, through
+// raw.Control). Send passes it as s.sendTo, a method value made once in
+// OpenRawSync: a closure made at each send was an allocation on a new
+// state's way to the peer (docs/pfsync.md §9).
+func (s *RawSync) sendToFd(fd uintptr) {
+	s.sendErr = ctnat.SendtoNow(int(fd), s.sendFrame, unsafe.Pointer(&s.sa), unsafe.Sizeof(s.sa))
 }
 
 // sendBatch is at most how many frames one sendmmsg(2) carries.

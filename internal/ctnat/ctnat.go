@@ -562,11 +562,7 @@ func (c *Conn) exchange(out []byte, base uint32, idx []int, errs []error) {
 			fail(fmt.Errorf("ctnat: receive: %w", err))
 			return
 		}
-		msgs, err := syscall.ParseNetlinkMessage(c.buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, m := range msgs {
+		for m, rest, ok := NextMessage(c.buf[:n]); ok; m, rest, ok = NextMessage(rest) {
 			if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4 {
 				continue
 			}
