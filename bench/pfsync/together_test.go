@@ -23,13 +23,13 @@ import (
 func BenchmarkLagBothAtOnce(b *testing.B) { lagPairs(b, false) }
 
 // BenchmarkLagInterleaved is BenchmarkLagBothAtOnce with the two
-// topologies' connections 10 ms apart instead of at one moment: each
+// topologies' connections 10 ms apart instead of at one moment. Each
 // still gets one every 20 ms, so a stall of the machine longer than a
 // few ticks still falls into both samples, but the two daemons never
-// work at once, so neither waits for the other: at one moment they
-// compete for the two vCPUs (all four daemons in the real-time class)
-// and for the nfnetlink mutex every namespace's ctnetlink create takes
-// (docs/pfsync.md §9), which couples the figures of BothAtOnce.
+// work at the same moment. In BothAtOnce they do, and then compete for
+// the two vCPUs (all four daemons in the real-time class) and for the
+// nfnetlink mutex that every namespace's ctnetlink create takes
+// (docs/pfsync.md §9), so each one's lag depends on the other's work.
 func BenchmarkLagInterleaved(b *testing.B) { lagPairs(b, true) }
 
 // lagPairs runs the rounds of BenchmarkLagBothAtOnce (staggered false)
