@@ -106,7 +106,47 @@ func lagPairs(b *testing.B, staggered bool) {
 				float64(q(events, 0, .5))/float64(q(events, 1, .5)), float64(q(events, 0, .99))/float64(q(events, 1, .99)))
 		}
 		fmt.Printf("  CPU ms/1k conns   pfsync %.1f; conntrackd %.1f; ratio %.2f\n", cpu(0), cpu(1), cpu(0)/cpu(1))
+		// The ratios above compare medians taken over the rounds apart;
+		// a round's two samples share the machine's state, so its own
+		// ratio is the paired comparison.
+		paired := func(f func(round) float64) string {
+			v := make([]float64, len(rounds))
+			above := 0
+			for j, r := range rounds {
+				v[j] = f(r)
+				if v[j] > 1 {
+					above++
+				}
+			}
+			return fmt.Sprintf("%.2f (above 1 in %d of %d)", median(v), above, len(v))
+		}
+		ratio := func(events bool, p float64) func(round) float64 {
+			return func(r round) float64 {
+				l := r.klags
+				if events {
+					l = r.lags
+				}
+				return float64(quantile(l[0], p)) / float64(quantile(l[1], p))
+			}
+		}
+		fmt.Printf("median of the rounds' own ratios pfsync/conntrackd:\n"+
+			"  lag from events   median %s, p99 %s\n"+
+			"  lag in the kernel median %s, p99 %s\n"+
+			"  CPU/connection    %s\n",
+			paired(ratio(true, .5)), paired(ratio(true, .99)), paired(ratio(false, .5)), paired(ratio(false, .99)),
+			paired(func(r round) float64 { return r.cpu[0] / r.cpu[1] }))
 	}
+}
+
+// median is the median of v (the mean of the middle two for an even
+// count); it sorts v.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // cpuOf is the CPU time the sync daemons of im (both firewalls) have used.
