@@ -122,11 +122,10 @@ func lagPairs(b *testing.B, staggered bool) {
 		}
 		ratio := func(events bool, p float64) func(round) float64 {
 			return func(r round) float64 {
-				l := r.klags
 				if events {
-					l = r.lags
+					return quantileRatio(r.lags, p)
 				}
-				return float64(quantile(l[0], p)) / float64(quantile(l[1], p))
+				return quantileRatio(r.klags, p)
 			}
 		}
 		fmt.Printf("median of the rounds' own ratios pfsync/conntrackd:\n"+
@@ -161,13 +160,17 @@ func quantile(l []time.Duration, q float64) time.Duration {
 	return l[min(len(l)-1, int(float64(len(l))*q))].Round(time.Microsecond)
 }
 
+// quantileRatio is the q-quantile of l[0] over that of l[1] (pfsync's
+// over conntrackd's).
+func quantileRatio(l [2][]time.Duration, q float64) float64 {
+	return float64(quantile(l[0], q)) / float64(quantile(l[1], q))
+}
+
 func reportTogether(label string, staggered bool, lags, klags [2][]time.Duration, cpu [2]float64) {
 	line := func(l []time.Duration) string {
 		return fmt.Sprintf("n %4d med %9v p90 %9v p99 %9v max %9v", len(l), quantile(l, .5), quantile(l, .9), quantile(l, .99), l[len(l)-1].Round(time.Microsecond))
 	}
-	ratio := func(l [2][]time.Duration, p float64) float64 {
-		return float64(quantile(l[0], p)) / float64(quantile(l[1], p))
-	}
+	ratio := quantileRatio
 	how := "both at once"
 	if staggered {
 		how = "interleaved, 10 ms apart"
