@@ -170,7 +170,6 @@ func reportTogether(label string, staggered bool, lags, klags [2][]time.Duration
 	line := func(l []time.Duration) string {
 		return fmt.Sprintf("n %4d med %9v p90 %9v p99 %9v max %9v", len(l), quantile(l, .5), quantile(l, .9), quantile(l, .99), l[len(l)-1].Round(time.Microsecond))
 	}
-	ratio := quantileRatio
 	how := "both at once"
 	if staggered {
 		how = "interleaved, 10 ms apart"
@@ -180,7 +179,7 @@ func reportTogether(label string, staggered bool, lags, klags [2][]time.Duration
 		"  conntrackd ftfw (no cache)  events %s\n                              kernel %s CPU %6.1f ms/1k conns\n"+
 		"  ratios pfsync/conntrackd: lag from events median %.2f, p99 %.2f; in the kernel median %.2f, p99 %.2f; CPU/connection %.2f\n", label, how,
 		line(lags[0]), line(klags[0]), cpu[0], line(lags[1]), line(klags[1]), cpu[1],
-		ratio(lags, .5), ratio(lags, .99), ratio(klags, .5), ratio(klags, .99), cpu[0]/cpu[1])
+		quantileRatio(lags, .5), quantileRatio(lags, .99), quantileRatio(klags, .5), quantileRatio(klags, .99), cpu[0]/cpu[1])
 }
 
 // lagTogether opens lagConns pairs of connections, one through each
