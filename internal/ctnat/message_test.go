@@ -62,13 +62,13 @@ func TestNextMessageAsParseNetlinkMessage(t *testing.T) {
 	if got, whole := messages(bad); whole || len(got) != 0 {
 		t.Errorf("nlmsg_len 8: %d messages, whole %v", len(got), whole)
 	}
-	if n := testing.AllocsPerRun(100, func() { messages2(two) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { walkMessages(two) }); n != 0 {
 		t.Errorf("%v allocations per datagram, want 0", n)
 	}
 }
 
-// messages2 walks b as the readers do.
-func messages2(b []byte) (n int) {
+// walkMessages walks b as the readers do.
+func walkMessages(b []byte) (n int) {
 	for m, rest, ok := NextMessage(b); ok; m, rest, ok = NextMessage(rest) {
 		n += len(m.Data)
 	}
